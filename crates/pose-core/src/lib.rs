@@ -1,0 +1,2 @@
+//! MediaPipe BlazePose on ONNX Runtime: detector, ROI, landmarks, tracking, faithful to MediaPipe.
+#![forbid(unsafe_code)]
