@@ -1,5 +1,9 @@
 //! MediaPipe BlazePose on ONNX Runtime: detector, ROI, landmarks, tracking, faithful to MediaPipe.
 #![forbid(unsafe_code)]
 
+pub mod draw;
+pub mod error;
 pub mod pose;
+pub mod smoothing;
+pub use error::{Error, Result};
 pub use pose::{Landmark, LandmarkName, Pose};

@@ -1,0 +1,75 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in pose-core; each variant names what and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An image buffer whose length does not match its stated size.
+    #[error("{what}: {width}x{height}x{channels} needs {} bytes, got {len}", *width as u64 * *height as u64 * *channels as u64)]
+    ImageSize {
+        /// Which buffer.
+        what: &'static str,
+        /// Stated width in pixels.
+        width: u32,
+        /// Stated height in pixels.
+        height: u32,
+        /// Channels per pixel.
+        channels: u32,
+        /// Actual length in bytes.
+        len: usize,
+    },
+
+    /// A setting outside its valid range.
+    #[error("invalid {name}: {message}")]
+    InvalidConfig {
+        /// The setting's name.
+        name: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A file that could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A malformed line in a keypoint CSV file.
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        /// The file (or `<memory>`).
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A malformed keypoint JSON file.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file (or `<memory>`).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A video file that OpenCV cannot open or decode.
+    #[error("video {}: {message}", path.display())]
+    Video {
+        /// The video file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
