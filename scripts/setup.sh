@@ -36,8 +36,10 @@ for p in "${APT_PKGS[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     step "apt: installing ${missing[*]}"
+    [ -z "$SUDO" ] || command -v sudo >/dev/null || die "not root and no sudo: as root, apt-get install ${missing[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # env: sudo resets the environment, so DEBIAN_FRONTEND must be set on its far side.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
     step "apt: all ${#APT_PKGS[@]} packages present"
 fi
