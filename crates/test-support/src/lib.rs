@@ -30,7 +30,10 @@ pub fn workspace_root() -> PathBuf {
 pub fn shared_dir() -> PathBuf {
     let (dir, origin) = match std::env::var_os("POSECAM_SHARED") {
         Some(v) if !v.is_empty() => (PathBuf::from(v), "from $POSECAM_SHARED"),
-        _ => (workspace_root().join("..").join("shared"), "default ../shared beside the workspace"),
+        _ => (
+            workspace_root().join("..").join("shared"),
+            "default ../shared beside the workspace",
+        ),
     };
     if !dir.is_dir() {
         panic!(
@@ -49,7 +52,10 @@ pub fn shared_dir() -> PathBuf {
 pub fn shared(rel: &str) -> PathBuf {
     let p = shared_dir().join(rel);
     if !p.exists() {
-        panic!("shared test data is missing {} (POSECAM_SHARED layout changed?)", p.display());
+        panic!(
+            "shared test data is missing {} (POSECAM_SHARED layout changed?)",
+            p.display()
+        );
     }
     p
 }
