@@ -71,7 +71,7 @@ want="${PY_PKGS[*]}"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.posecam-stamp" 2>/dev/null)" = "$want" ]; then
     step "venv: .cache/convert-venv up to date"
 else
-    step "venv: creating .cache/convert-venv with $want (about 600 MB download)"
+    step "venv: creating .cache/convert-venv with $want (about 400 MB download, 1.7 GB on disk)"
     "$PYTHON" -m venv --clear "$VENV" ||
         die "cannot create a venv with $PYTHON (on Debian: apt-get install python3-venv)"
     "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PKGS[@]}" ||
