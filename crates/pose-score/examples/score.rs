@@ -1,0 +1,175 @@
+//! Scores a user's keypoint rows against a dancer's, one line per user row.
+//!
+//! ```text
+//! cargo run --release -p pose-score --example score -- --dancer DANCER.csv --user USER.csv \
+//!     [--mode seed|robust] [--fps F] [--window-s S] [--mirror off|on|either]
+//! ```
+//!
+//! Prints `ROW SCORE CORRECT|NOT` per user row (ROW counts from 0), then `rows=N correct=C`.
+//! * `seed`: the old score (both files: the old 36-column `dancer_keyp_list.csv`), min over the
+//!   whole dance of `1 - cos`, CORRECT below 0.15; `--fps`/`--window-s` do not apply.
+//! * `robust` (default): per-limb angle score in [0, 1], CORRECT from 0.7; user row `i` is at
+//!   time `i / fps` and is compared with the dancer rows within `--window-s` of it (default
+//!   30 fps, +-0.5 s). Rows may be 36 numbers (OpenPose-18, 0 = missing), 51 (COCO-17 x,y,v) or
+//!   99 (BlazePose-33 x,y,v). A row showing too little of the body scores 0 (NOT), with a note
+//!   on stderr.
+//!
+//! A bad file (wrong column count, a non-number, no rows) exits with status 1 and names the line.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use pose_score::{
+    DancerTrack, KeypointTable, Mirror, Pose, ROW_WIDTHS, SEED_COLUMNS, Scorer, ScorerConfig,
+    SeedMatcher, TableLimits,
+};
+
+#[derive(Parser)]
+#[command(about = "Score a user's keypoint rows against a dancer's")]
+struct Args {
+    /// The dancer's rows (CSV, no header).
+    #[arg(long)]
+    dancer: PathBuf,
+    /// The user's rows (CSV, no header).
+    #[arg(long)]
+    user: PathBuf,
+    /// Which score.
+    #[arg(long, value_enum, default_value_t = Mode::Robust)]
+    mode: Mode,
+    /// Frame rate of both files' rows (robust mode).
+    #[arg(long, default_value_t = 30.0)]
+    fps: f32,
+    /// Half-width of the live matching window in seconds (robust mode).
+    #[arg(long = "window-s", default_value_t = 0.5)]
+    window_s: f32,
+    /// Compare the user as seen, mirrored, or both (robust mode).
+    #[arg(long, value_enum, default_value_t = MirrorArg::Off)]
+    mirror: MirrorArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Seed,
+    Robust,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MirrorArg {
+    Off,
+    On,
+    Either,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &Path, widths: &[usize]) -> Result<KeypointTable, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    KeypointTable::read_csv(
+        std::io::BufReader::new(file),
+        widths,
+        TableLimits::default(),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    let (rows, correct) = match args.mode {
+        Mode::Seed => seed(args, &mut out)?,
+        Mode::Robust => robust(args, &mut out)?,
+    };
+    writeln!(out, "rows={rows} correct={correct}").map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
+}
+
+fn seed(args: &Args, out: &mut impl Write) -> Result<(usize, usize), String> {
+    let dancer = read(&args.dancer, &[SEED_COLUMNS])?;
+    let user = read(&args.user, &[SEED_COLUMNS])?;
+    let matcher = SeedMatcher::new(&dancer).map_err(|e| e.to_string())?;
+    let mut scratch = Vec::new();
+    let mut correct = 0;
+    for (i, row) in user.rows().enumerate() {
+        let m = matcher
+            .score_with(row, &mut scratch)
+            .map_err(|e| e.to_string())?;
+        correct += usize::from(m.is_correct());
+        writeln!(
+            out,
+            "{i} {} {}",
+            python_repr(m.score),
+            verdict(m.is_correct())
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok((user.len(), correct))
+}
+
+fn robust(args: &Args, out: &mut impl Write) -> Result<(usize, usize), String> {
+    let dancer = read(&args.dancer, &ROW_WIDTHS)?;
+    let user = read(&args.user, &ROW_WIDTHS)?;
+    let mirror = match args.mirror {
+        MirrorArg::Off => Mirror::Off,
+        MirrorArg::On => Mirror::On,
+        MirrorArg::Either => Mirror::Either,
+    };
+    let scorer = Scorer::new(ScorerConfig {
+        window_s: args.window_s,
+        mirror,
+        ..ScorerConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let track = DancerTrack::from_table(&scorer, &dancer, args.fps).map_err(|e| e.to_string())?;
+    let mut correct = 0;
+    for (i, row) in user.rows().enumerate() {
+        let pose =
+            Pose::from_row(row).map_err(|e| format!("{}: row {i}: {e}", args.user.display()))?;
+        let features = scorer.features(&pose);
+        let (score, ok) = match scorer.score_at(&features, &track, i as f32 / args.fps) {
+            Ok(m) => (m.score.overall, m.score.correct),
+            Err(out_of_view) => {
+                eprintln!("row {i}: {out_of_view}");
+                (0.0, false)
+            }
+        };
+        correct += usize::from(ok);
+        writeln!(out, "{i} {score:.6} {}", verdict(ok)).map_err(|e| e.to_string())?;
+    }
+    Ok((user.len(), correct))
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "CORRECT" } else { "NOT" }
+}
+
+/// Formats like Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4
+/// and from 1e16 on.
+fn python_repr(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        let s = format!("{v:e}");
+        // Rust writes 1e-5 / 2.5e16; Python writes 1e-05 / 2.5e+16.
+        match s.split_once('e') {
+            Some((m, e)) => {
+                let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
+                format!("{m}e{sign}{digits:0>2}")
+            }
+            None => s,
+        }
+    } else if v.fract() == 0.0 && a < 1e16 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
+}
