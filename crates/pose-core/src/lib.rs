@@ -3,7 +3,10 @@
 
 pub mod draw;
 pub mod error;
+pub mod extract;
 pub mod pose;
 pub mod smoothing;
+#[cfg(feature = "video")]
+pub mod video;
 pub use error::{Error, Result};
 pub use pose::{Landmark, LandmarkName, Pose};
