@@ -1,2 +1,52 @@
-//! One-pass panorama from fixed cameras: rotate, 4-point perspective warp, crop and concat, planned once.
+//! One-pass panorama from fixed cameras: rotate, 4-point perspective warp, crop and concat,
+//! planned once.
+//!
+//! The old relay rotated, perspective-warped (`cv2.getPerspectiveTransform` +
+//! `cv2.warpPerspective`), cropped and `hconcat`-ed every camera image on every frame. Fixed
+//! cameras never move, so [`Plan::new`] computes that geometry once from the old
+//! `cameras_config.json` ([`Config`]) and [`Plan::render`] then builds each panorama in one
+//! pass over the output pixels, into a buffer the caller owns, equal to the old OpenCV output
+//! (same fixed-point bilinear sampling).
+//!
+//! ```
+//! use cam_stitch::{Config, JpegCodec, Plan, RgbImage};
+//!
+//! let config = Config::from_json_str(r#"{"camera":[
+//!   {"rotate":0,  "perspective":{"src":[[2,3],[1,44],[62,46],[60,1]],"width":64,"hight":48},
+//!    "concat_x":{"front":0,"back":40}},
+//!   {"rotate":180,"perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},
+//!    "concat_x":{"front":8,"back":64}}]}"#)?;
+//! let plan = Plan::new(&config, &[(64, 48), (64, 48)])?;   // once
+//!
+//! let mut codec = JpegCodec::new()?;
+//! let cams = [RgbImage::new(64, 48), RgbImage::new(64, 48)]; // decoded camera frames
+//! let mut pano = plan.new_output();                          // reused every frame
+//! let mut jpeg = Vec::new();
+//! // per frame:
+//! plan.render(&[Some(cams[0].view()), Some(cams[1].view())], &mut pano)?;
+//! codec.encode(pano.view(), 85, &mut jpeg)?;
+//! assert_eq!(pano.size(), (96, 48));
+//! # Ok::<(), cam_stitch::StitchError>(())
+//! ```
+//!
+//! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
+//! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
+//! [`opencv_baseline`], for comparisons and benchmarks).
 #![forbid(unsafe_code)]
+
+mod bilinear;
+mod config;
+mod error;
+mod homography;
+mod jpeg;
+#[cfg(feature = "opencv")]
+pub mod opencv_baseline;
+mod plan;
+mod rgb;
+
+pub use config::{CameraConfig, CameraUrl, ConcatX, Config, Limits, Perspective, Rotation};
+pub use error::{Result, StitchError};
+pub use homography::Homography;
+pub use jpeg::{JpegBackend, JpegCodec, decode_image, decode_jpeg, encode_jpeg};
+pub use plan::{Plan, PlanOptions};
+pub use rgb::{RgbImage, RgbView};

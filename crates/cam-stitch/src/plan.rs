@@ -1,0 +1,538 @@
+//! The precomputed panorama: for every output pixel, which camera pixels it blends and how.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bilinear::{self, COEF_BITS, ROUND};
+use crate::config::{Config, Limits, Rotation};
+use crate::error::{Result, StitchError};
+use crate::homography::Homography;
+use crate::rgb::{RgbImage, RgbView};
+
+/// Options of a [`Plan`] beyond the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanOptions {
+    /// Width in pixels of the linear blend across each seam (0 = hard seams, like the old code).
+    /// Each seam's blend is narrowed to the overlap the two neighbouring views actually have
+    /// (columns beyond `back` of the left view, before `front` of the right view).
+    pub feather: u32,
+    /// Colour of the tile drawn for a camera whose frame is missing.
+    pub placeholder: [u8; 3],
+    /// Split the rows across rayon's thread pool (needs the `rayon` feature; ignored otherwise).
+    pub parallel: bool,
+    /// Size limits for the config and the input images.
+    pub limits: Limits,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            feather: 0,
+            placeholder: [40, 40, 40],
+            parallel: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Per-pixel code: the sub-pixel index of a plain bilinear sample (0..1024) or one of these.
+const CODE_ZERO: u16 = 0x4000;
+const CODE_SPECIAL: u16 = 0x8000;
+
+/// One camera's part of the plan.
+#[derive(Debug, Clone)]
+struct PlannedCamera {
+    /// Size of the camera image as received (before rotation).
+    input: (u32, u32),
+    /// Output columns `col0..col1` this camera fills.
+    col0: u32,
+    col1: u32,
+    /// Bytes per input row.
+    stride: usize,
+    /// Index into `Plan::tables` (by rotation).
+    table: usize,
+}
+
+/// Up to four weighted camera pixels (byte offsets into one camera's image).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    cam: u16,
+    len: u8,
+    taps: [(u32, i32); 4],
+}
+
+/// A pixel that is not a plain inside-the-image sample: partly outside a view (OpenCV blends
+/// with the black border) or inside a feathered seam (two samples, `t`/256 of `b`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Special {
+    a: Sample,
+    b: Sample,
+    t: u16,
+}
+
+/// A panorama plan for one config and one set of camera image sizes.
+///
+/// Built once ([`Plan::new`]), then [`Plan::render`] fills a caller-provided buffer per frame,
+/// reading each output pixel's precomputed source offset and sub-pixel weights (6 bytes per output
+/// pixel plus a short list for the pixels on view borders and seams). Rotation, perspective warp,
+/// crop and concatenation are one pass; the result equals OpenCV's `warpPerspective`
+/// (`INTER_LINEAR`, `BORDER_CONSTANT`) + crop + `hconcat` of the old code.
+///
+/// ```
+/// use cam_stitch::{Config, Plan, RgbImage};
+/// let json = r#"{"camera":[
+///   {"rotate":0,  "perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":0,"back":40}},
+///   {"rotate":180,"perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":10,"back":64}}]}"#;
+/// let config = Config::from_json_str(json)?;
+/// let plan = Plan::new(&config, &[(64, 48), (64, 48)])?;
+/// assert_eq!(plan.output_size(), (94, 48));
+/// let cam0 = RgbImage::new(64, 48);
+/// let mut out = plan.new_output();
+/// // camera 1 has no frame: its part of the panorama is a placeholder tile
+/// plan.render(&[Some(cam0.view()), None], &mut out)?;
+/// assert_eq!(out.pixel(50, 10), Some([40, 40, 40]));
+/// # Ok::<(), cam_stitch::StitchError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Plan {
+    width: u32,
+    height: u32,
+    cameras: Vec<PlannedCamera>,
+    tables: Vec<Vec<[i16; 4]>>,
+    offsets: Vec<u32>,
+    codes: Vec<u16>,
+    specials: Vec<Special>,
+    placeholder: [u8; 3],
+    parallel: bool,
+}
+
+const ROTATIONS: [Rotation; 4] = [
+    Rotation::None,
+    Rotation::Clockwise90,
+    Rotation::Half,
+    Rotation::Clockwise270,
+];
+
+fn rotation_index(r: Rotation) -> usize {
+    ROTATIONS.iter().position(|&x| x == r).unwrap_or(0)
+}
+
+/// Geometry of one camera used while planning.
+struct CameraGeometry {
+    inv: Homography,
+    rotation: Rotation,
+    input: (u32, u32),
+    rotated: (u32, u32),
+    block_w: u32,
+}
+
+impl CameraGeometry {
+    /// The bilinear taps (unrotated-image byte offsets, OpenCV weights) of warped pixel `(x, y)`,
+    /// only the neighbours inside the image (the others are the black border).
+    fn sample(&self, cam: u16, x: u32, y: u32) -> Sample {
+        let (sx, sy, alpha) = bilinear::sample_position(&self.inv, x, y, self.block_w);
+        let w = bilinear::weights(usize::from(alpha));
+        let (rw, rh) = (i64::from(self.rotated.0), i64::from(self.rotated.1));
+        let (ow, oh) = (i64::from(self.input.0), i64::from(self.input.1));
+        let mut s = Sample {
+            cam,
+            ..Sample::default()
+        };
+        for (k, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+            let (xr, yr) = (i64::from(sx) + dx, i64::from(sy) + dy);
+            if xr < 0 || yr < 0 || xr >= rw || yr >= rh || w[k] == 0 {
+                continue;
+            }
+            let (xo, yo) = bilinear::unrotate(self.rotation, ow, oh, xr, yr);
+            s.taps[usize::from(s.len)] = (((yo * ow + xo) * 3) as u32, i32::from(w[k]));
+            s.len += 1;
+        }
+        s
+    }
+}
+
+impl Plan {
+    /// Plans the panorama for `config` and the camera image sizes `(width, height)` as received
+    /// (before rotation), in config order, with default [`PlanOptions`].
+    pub fn new(config: &Config, input_sizes: &[(u32, u32)]) -> Result<Plan> {
+        Plan::with_options(config, input_sizes, &PlanOptions::default())
+    }
+
+    /// Plans the panorama with explicit options (feathering, placeholder colour, threads, limits).
+    ///
+    /// ```
+    /// use cam_stitch::{Config, Plan, PlanOptions};
+    /// let json = r#"{"camera":[
+    ///   {"perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":0,"back":40}},
+    ///   {"perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":24,"back":64}}]}"#;
+    /// let config = Config::from_json_str(json)?;
+    /// let options = PlanOptions { feather: 16, ..PlanOptions::default() };
+    /// let plan = Plan::with_options(&config, &[(64, 48), (64, 48)], &options)?;
+    /// assert_eq!(plan.output_size(), (80, 48));
+    /// # Ok::<(), cam_stitch::StitchError>(())
+    /// ```
+    pub fn with_options(
+        config: &Config,
+        input_sizes: &[(u32, u32)],
+        options: &PlanOptions,
+    ) -> Result<Plan> {
+        config.validate(&options.limits)?;
+        if input_sizes.len() != config.camera.len() {
+            return Err(StitchError::CameraCount {
+                expected: config.camera.len(),
+                got: input_sizes.len(),
+            });
+        }
+        let mut geometry = Vec::with_capacity(config.camera.len());
+        for (n, (cam, &(iw, ih))) in config.camera.iter().zip(input_sizes).enumerate() {
+            let max = options.limits.max_side;
+            if iw == 0 || ih == 0 || iw > max || ih > max {
+                return Err(StitchError::ImageSize {
+                    camera: n,
+                    got_width: iw,
+                    got_height: ih,
+                    reason: format!("sides must be 1..={max} pixels"),
+                });
+            }
+            let invalid = |reason: &str| StitchError::InvalidCamera {
+                camera: n,
+                field: "perspective.src",
+                reason: reason.to_string(),
+            };
+            let m = Homography::for_perspective(&cam.perspective)
+                .ok_or_else(|| invalid("the quad gives a singular perspective transform"))?;
+            let inv = m
+                .inverse()
+                .ok_or_else(|| invalid("the perspective transform is not invertible"))?;
+            let p = &cam.perspective;
+            geometry.push(CameraGeometry {
+                inv,
+                rotation: cam.rotate,
+                input: (iw, ih),
+                rotated: cam.rotate.rotated_size(iw, ih),
+                block_w: bilinear::invoker_block_width(p.width, p.height),
+            });
+        }
+
+        let (width, height) = config.output_size();
+        let npix = width as usize * height as usize;
+        let mut offsets = vec![0u32; npix];
+        let mut codes = vec![CODE_ZERO; npix];
+        let mut specials = Vec::new();
+        let mut cameras = Vec::with_capacity(config.camera.len());
+        let mut col0 = 0u32;
+        for (n, (cam, g)) in config.camera.iter().zip(&geometry).enumerate() {
+            let front = cam.concat_x.front;
+            let col1 = col0 + (cam.concat_x.back - front);
+            let (rw, rh) = (i64::from(g.rotated.0), i64::from(g.rotated.1));
+            let (ow, oh) = (i64::from(g.input.0), i64::from(g.input.1));
+            let table = rotation_index(g.rotation);
+            for y in 0..height {
+                for c in col0..col1 {
+                    let i = y as usize * width as usize + c as usize;
+                    let xw = front + (c - col0);
+                    let (sx, sy, alpha) = bilinear::sample_position(&g.inv, xw, y, g.block_w);
+                    let (sx, sy) = (i64::from(sx), i64::from(sy));
+                    if sx >= 0 && sy >= 0 && sx + 1 < rw && sy + 1 < rh {
+                        let corners = [(sx, sy), (sx + 1, sy + 1)]
+                            .map(|(xr, yr)| bilinear::unrotate(g.rotation, ow, oh, xr, yr));
+                        let tx = corners[0].0.min(corners[1].0);
+                        let ty = corners[0].1.min(corners[1].1);
+                        offsets[i] = ((ty * ow + tx) * 3) as u32;
+                        codes[i] = alpha;
+                    } else if sx >= rw || sx + 1 < 0 || sy >= rh || sy + 1 < 0 {
+                        codes[i] = CODE_ZERO;
+                    } else {
+                        offsets[i] = specials.len() as u32;
+                        codes[i] = CODE_SPECIAL;
+                        specials.push(Special {
+                            a: g.sample(n as u16, xw, y),
+                            ..Special::default()
+                        });
+                    }
+                }
+            }
+            cameras.push(PlannedCamera {
+                input: g.input,
+                col0,
+                col1,
+                stride: g.input.0 as usize * 3,
+                table,
+            });
+            col0 = col1;
+        }
+
+        if options.feather > 1 {
+            for n in 0..config.camera.len().saturating_sub(1) {
+                let (left, right) = (&config.camera[n], &config.camera[n + 1]);
+                let (lc, rc) = (&cameras[n], &cameras[n + 1]);
+                // Columns available on each side: beyond `back` of the left view and before
+                // `front` of the right view, and not more than each crop is wide.
+                let half = (options.feather / 2)
+                    .min(left.perspective.width - left.concat_x.back)
+                    .min(right.concat_x.front)
+                    .min(lc.col1 - lc.col0)
+                    .min(rc.col1 - rc.col0);
+                if half == 0 {
+                    continue;
+                }
+                let seam = rc.col0;
+                let span = 2 * half;
+                for y in 0..height {
+                    for k in 0..span {
+                        let c = seam - half + k;
+                        // d: signed offset from the seam
+                        let d = i64::from(k) - i64::from(half);
+                        let xl = (i64::from(left.concat_x.back) + d) as u32;
+                        let xr = (i64::from(right.concat_x.front) + d) as u32;
+                        let t = ((2 * k + 1) * 256 / (2 * span)) as u16;
+                        let i = y as usize * width as usize + c as usize;
+                        offsets[i] = specials.len() as u32;
+                        codes[i] = CODE_SPECIAL;
+                        specials.push(Special {
+                            a: geometry[n].sample(n as u16, xl, y),
+                            b: geometry[n + 1].sample(n as u16 + 1, xr, y),
+                            t: t.max(1),
+                        });
+                    }
+                }
+            }
+        }
+
+        Ok(Plan {
+            width,
+            height,
+            cameras,
+            tables: ROTATIONS
+                .iter()
+                .map(|&r| bilinear::rotated_table(r))
+                .collect(),
+            offsets,
+            codes,
+            specials,
+            placeholder: options.placeholder,
+            parallel: options.parallel,
+        })
+    }
+
+    /// Panorama size `(width, height)`.
+    pub fn output_size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The camera image sizes `(width, height)` the plan was built for, in config order.
+    pub fn input_sizes(&self) -> Vec<(u32, u32)> {
+        self.cameras.iter().map(|c| c.input).collect()
+    }
+
+    /// Number of cameras.
+    pub fn camera_count(&self) -> usize {
+        self.cameras.len()
+    }
+
+    /// Output columns `start..end` filled by camera `n`.
+    pub fn camera_columns(&self, n: usize) -> Option<std::ops::Range<u32>> {
+        self.cameras.get(n).map(|c| c.col0..c.col1)
+    }
+
+    /// Whether [`Plan::render`] splits rows across threads.
+    pub fn parallel(&self) -> bool {
+        self.parallel
+    }
+
+    /// Turns the row split across threads on or off (needs the `rayon` feature).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.parallel = parallel;
+    }
+
+    /// A black image of the output size, to render into.
+    pub fn new_output(&self) -> RgbImage {
+        RgbImage::new(self.width, self.height)
+    }
+
+    /// Bytes of precomputed data the plan holds.
+    pub fn memory_bytes(&self) -> usize {
+        self.offsets.len() * 4
+            + self.codes.len() * 2
+            + self.specials.len() * std::mem::size_of::<Special>()
+            + self.tables.len() * 1024 * 8
+    }
+
+    /// Renders one panorama into `out` (which must have [`Plan::output_size`]); `inputs[n]` is
+    /// camera `n`'s image as received, `None` for a missing frame (drawn as a placeholder tile).
+    /// No allocation; rows are split across threads when [`Plan::parallel`] is set.
+    pub fn render(&self, inputs: &[Option<RgbView<'_>>], out: &mut RgbImage) -> Result<()> {
+        if out.size() != (self.width, self.height) {
+            return Err(StitchError::OutputSize {
+                got_width: out.width(),
+                got_height: out.height(),
+                width: self.width,
+                height: self.height,
+            });
+        }
+        self.render_into(inputs, out.as_mut_bytes())
+    }
+
+    /// Like [`Plan::render`], into a packed RGB byte slice of `width * height * 3` bytes.
+    pub fn render_into(&self, inputs: &[Option<RgbView<'_>>], out: &mut [u8]) -> Result<()> {
+        self.check_inputs(inputs)?;
+        let row_bytes = self.width as usize * 3;
+        if out.len() != row_bytes * self.height as usize {
+            return Err(StitchError::BufferSize {
+                len: out.len(),
+                width: self.width,
+                height: self.height,
+                expected: row_bytes * self.height as usize,
+            });
+        }
+        #[cfg(feature = "rayon")]
+        if self.parallel {
+            use rayon::prelude::*;
+            let threads = rayon::current_num_threads().max(1);
+            // A few chunks per thread for balance; rows are independent.
+            let rows_per_chunk = (self.height as usize).div_ceil(threads * 4).max(1);
+            out.par_chunks_mut(rows_per_chunk * row_bytes)
+                .enumerate()
+                .for_each(|(k, chunk)| self.render_rows(inputs, chunk, k * rows_per_chunk));
+            return Ok(());
+        }
+        self.render_rows(inputs, out, 0);
+        Ok(())
+    }
+
+    fn check_inputs(&self, inputs: &[Option<RgbView<'_>>]) -> Result<()> {
+        if inputs.len() != self.cameras.len() {
+            return Err(StitchError::CameraCount {
+                expected: self.cameras.len(),
+                got: inputs.len(),
+            });
+        }
+        for (n, (cam, img)) in self.cameras.iter().zip(inputs).enumerate() {
+            if let Some(img) = img
+                && img.size() != cam.input
+            {
+                return Err(StitchError::ImageSize {
+                    camera: n,
+                    got_width: img.width(),
+                    got_height: img.height(),
+                    reason: format!("the plan was built for {}x{}", cam.input.0, cam.input.1),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the rows starting at `y0` that fit in `out`.
+    fn render_rows(&self, inputs: &[Option<RgbView<'_>>], out: &mut [u8], y0: usize) {
+        let w = self.width as usize;
+        for (r, row) in out.chunks_exact_mut(w * 3).enumerate() {
+            let base = (y0 + r) * w;
+            let offsets = &self.offsets[base..base + w];
+            let codes = &self.codes[base..base + w];
+            for (cam, input) in self.cameras.iter().zip(inputs) {
+                let (c0, c1) = (cam.col0 as usize, cam.col1 as usize);
+                let dst = &mut row[c0 * 3..c1 * 3];
+                let (offs, cods) = (&offsets[c0..c1], &codes[c0..c1]);
+                match input {
+                    Some(img) => {
+                        let table = &self.tables[cam.table];
+                        sample_run(
+                            img.as_bytes(),
+                            cam.stride,
+                            table,
+                            offs,
+                            cods,
+                            dst,
+                            |s, d| self.special(s, inputs, d),
+                        );
+                    }
+                    None => {
+                        for ((d, &o), &code) in dst.chunks_exact_mut(3).zip(offs).zip(cods) {
+                            if code & CODE_SPECIAL != 0 {
+                                self.special(o, inputs, d);
+                            } else {
+                                d.copy_from_slice(&self.placeholder);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates a special pixel into `d` (3 bytes).
+    fn special(&self, index: u32, inputs: &[Option<RgbView<'_>>], d: &mut [u8]) {
+        let Some(sp) = self.specials.get(index as usize) else {
+            return;
+        };
+        let eval = |s: &Sample| -> ([u8; 3], bool) {
+            match inputs.get(usize::from(s.cam)).copied().flatten() {
+                None => (self.placeholder, true),
+                Some(img) => {
+                    let px = img.as_bytes();
+                    let mut acc = [ROUND; 3];
+                    for &(o, wt) in &s.taps[..usize::from(s.len)] {
+                        let o = o as usize;
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            *a += wt * i32::from(px.get(o + k).copied().unwrap_or(0));
+                        }
+                    }
+                    (acc.map(|a| (a >> COEF_BITS).clamp(0, 255) as u8), s.len > 0)
+                }
+            }
+        };
+        let (va, cov_a) = eval(&sp.a);
+        let v = if sp.t == 0 {
+            va
+        } else {
+            let (vb, cov_b) = eval(&sp.b);
+            match (cov_a, cov_b) {
+                (true, false) => va,
+                (false, true) => vb,
+                _ => {
+                    let t = u32::from(sp.t);
+                    std::array::from_fn(|k| {
+                        (((256 - t) * u32::from(va[k]) + t * u32::from(vb[k]) + 128) >> 8) as u8
+                    })
+                }
+            }
+        };
+        d.copy_from_slice(&v);
+    }
+}
+
+/// The hot loop: one run of output pixels from one camera.
+#[inline]
+fn sample_run(
+    src: &[u8],
+    stride: usize,
+    table: &[[i16; 4]],
+    offs: &[u32],
+    codes: &[u16],
+    dst: &mut [u8],
+    mut special: impl FnMut(u32, &mut [u8]),
+) {
+    for ((d, &o), &code) in dst.chunks_exact_mut(3).zip(offs).zip(codes) {
+        if code < CODE_ZERO {
+            let w = table[usize::from(code & 1023)];
+            let o = o as usize;
+            let (Some(top), Some(bot)) = (src.get(o..o + 6), src.get(o + stride..o + stride + 6))
+            else {
+                continue;
+            };
+            let [w0, w1, w2, w3] = w.map(i32::from);
+            for k in 0..3 {
+                let v = w0 * i32::from(top[k])
+                    + w1 * i32::from(top[k + 3])
+                    + w2 * i32::from(bot[k])
+                    + w3 * i32::from(bot[k + 3])
+                    + ROUND;
+                d[k] = (v >> COEF_BITS) as u8;
+            }
+        } else if code == CODE_ZERO {
+            d.fill(0);
+        } else {
+            special(o, d);
+        }
+    }
+}
