@@ -447,7 +447,8 @@ impl Decoder {
                 let boundary = match boundary {
                     Some(b) => b,
                     None => {
-                        if validate(line).is_err() || line.starts_with(' ') {
+                        // Detected boundaries have no blanks ("-- comment" lines are preamble).
+                        if validate(line).is_err() || line.contains([' ', '\t']) {
                             line_start = false;
                             break 'out Step::Continue;
                         }
@@ -579,8 +580,9 @@ impl Decoder {
             };
             let line = trim(&v[scan..scan + i]);
             if line.is_empty() {
-                let raw = self.input.take(scan);
-                self.input.advance(i + 1);
+                // A small copy: a slice would pin the input buffer and defeat its reuse.
+                let raw = Bytes::copy_from_slice(&v[..scan]);
+                self.input.advance(scan + i + 1);
                 let headers = match PartHeaders::parse(raw) {
                     Ok(h) => h,
                     Err(at) => {
@@ -699,10 +701,17 @@ impl Decoder {
             let body = &v[..end];
             let lead = body.iter().take_while(|&&b| is_ws(b)).count();
             let trail = body[lead..].iter().rev().take_while(|&&b| is_ws(b)).count();
-            let len = end - lead - trail;
+            let mut len = end - lead - trail;
             if len == 0 {
                 self.input.advance(end);
                 return Step::Continue;
+            }
+            if !looks_jpeg(&body[lead..lead + len]) {
+                // Garbage after the JPEG (before the next boundary): the marker walk finds its end.
+                if let Walk::Complete(n) = JpegWalker::new().walk(&body[lead..lead + len]) {
+                    self.stats.skipped_bytes += (len - n) as u64;
+                    len = n;
+                }
             }
             if !looks_jpeg(&body[lead..lead + len]) {
                 self.input.advance(end);
@@ -897,7 +906,17 @@ impl Decoder {
                     self.skip(v.len());
                     return Step::NeedMore;
                 }
-                if !headers.is_jpeg() || crate::jpeg::is_complete(&v[lead..lead + len]) {
+                let complete = match JpegWalker::new().walk(&v[lead..lead + len]) {
+                    Walk::Complete(n) => Some(n),
+                    _ => None,
+                };
+                let len = if headers.is_jpeg() {
+                    complete.unwrap_or(0)
+                } else {
+                    len
+                };
+                if len > 0 {
+                    let trail = v.len() - lead - len;
                     if declared.is_some() {
                         self.stats.length_mismatches += 1;
                     }
