@@ -69,6 +69,48 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// An encoded image (JPEG/PNG) that cannot be decoded.
+    #[error("cannot decode image {what}: {message}")]
+    Decode {
+        /// The file name (or `<memory>`).
+        what: String,
+        /// The decoder's message.
+        message: String,
+    },
+
+    /// The ONNX Runtime shared library is missing or cannot be loaded.
+    #[error(
+        "ONNX Runtime library {}: {message} (run scripts/setup.sh, or set ORT_DYLIB_PATH / \
+         RuntimeConfig::ort_library)",
+        path.display()
+    )]
+    OrtLibrary {
+        /// The library file that was tried.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+
+    /// A model file that is missing, unreadable or not the expected BlazePose model.
+    #[error(
+        "model {}: {message} (run scripts/setup.sh, or set POSECAM_MODELS / RuntimeConfig::models_dir)",
+        path.display()
+    )]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// ONNX Runtime failed while setting up or running a model.
+    #[error("ONNX Runtime, {context}: {message}")]
+    Ort {
+        /// What was being done (model file and step).
+        context: String,
+        /// ONNX Runtime's message.
+        message: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
