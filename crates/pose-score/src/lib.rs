@@ -37,7 +37,7 @@
 //! }
 //! # Ok::<(), pose_score::ScoreError>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod align;
 mod body;
@@ -47,6 +47,7 @@ mod limb;
 mod normalizer;
 mod scorer;
 mod seed;
+pub mod synthetic;
 mod table;
 mod window;
 

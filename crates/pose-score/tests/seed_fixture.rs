@@ -75,3 +75,21 @@ fn old_csv_round_trips_the_fixture() {
         dancer
     );
 }
+
+#[test]
+fn synthetic_rows_are_the_scripts_rows() {
+    let f = fixture();
+    let mut rows = pose_score::synthetic::make_dancer(214);
+    rows[17] = [0.0; 36];
+    for (i, (a, b)) in rows.iter().zip(&f.dancer).enumerate() {
+        assert_eq!(&a[..], &b[..], "row {i}");
+    }
+    let mut rng = pose_score::synthetic::Lcg::new(777);
+    for k in 0..8 {
+        let u = pose_score::synthetic::make_pose(
+            &mut rng,
+            2.0 * std::f64::consts::PI * (k as f64 * 0.37),
+        );
+        assert_eq!(&u[..], &f.users[k][..], "user {k}");
+    }
+}
