@@ -35,6 +35,7 @@ use opencv::prelude::{
 use opencv::videoio::{self, VideoCapture};
 
 use crate::Error;
+use crate::frame::RgbFrame;
 
 /// Largest target sampling rate accepted (samples per second).
 pub const MAX_SAMPLE_FPS: f64 = 1000.0;
@@ -79,6 +80,16 @@ pub struct VideoFrame {
     pub frame_time: f64,
     /// The chosen frame's number in the stream (0-based).
     pub frame_index: u64,
+}
+
+impl VideoFrame {
+    /// The pixels as an [`RgbFrame`] for the pose pipeline (no copy).
+    ///
+    /// # Errors
+    /// [`Error::ImageSize`] if a side exceeds [`crate::frame::MAX_IMAGE_SIDE`].
+    pub fn as_frame(&self) -> Result<RgbFrame<'_>, Error> {
+        RgbFrame::new(self.width, self.height, &self.rgb)
+    }
 }
 
 /// A decoded frame kept until the samples it serves are emitted.
@@ -145,13 +156,25 @@ impl VideoReader {
         if !path.is_file() {
             return Err(video_err("no such file".into()));
         }
-        let cap = VideoCapture::from_file(path.as_os_str(), videoio::CAP_ANY)
-            .map_err(|e| video_err(format!("OpenCV cannot open it: {e}")))?;
-        if !cap.is_opened().map_err(|e| video_err(e.to_string()))? {
-            return Err(video_err(
-                "OpenCV cannot open it (not a video, or no decoder for its codec)".into(),
-            ));
+        // FFmpeg first (timestamps from the container), then whatever else OpenCV has.
+        let mut cap = None;
+        let mut last_err = None;
+        for api in [videoio::CAP_FFMPEG, videoio::CAP_ANY] {
+            match VideoCapture::from_file(path.as_os_str(), api) {
+                Ok(c) if c.is_opened().unwrap_or(false) => {
+                    cap = Some(c);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => last_err = Some(e),
+            }
         }
+        let cap = cap.ok_or_else(|| {
+            video_err(match last_err {
+                Some(e) => format!("OpenCV cannot open it: {e}"),
+                None => "OpenCV cannot open it (not a video, or no decoder for its codec)".into(),
+            })
+        })?;
         let get = |prop: i32| cap.get(prop).unwrap_or(0.0);
         let (w, h) = (
             get(videoio::CAP_PROP_FRAME_WIDTH),

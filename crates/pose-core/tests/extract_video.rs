@@ -1,0 +1,84 @@
+//! Dancer extraction end to end: the bundled dancer clip through the video reader and the Tracker
+//! into the old CSV and the rich track, as the `extract` example does.
+#![cfg(feature = "video")]
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use pose_core::extract::{ExtractOptions, PoseTrack, extract_video, read_openpose_csv};
+use pose_core::{LandmarkName, ModelKind, PoseConfig, RuntimeConfig, Tracker, TrackerConfig};
+
+#[test]
+fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
+    let video = posecam_test_support::testdata("dancer.mp4"); // 540x960, 3.333 s at 30 fps
+    let config = PoseConfig {
+        runtime: RuntimeConfig {
+            model: ModelKind::Lite,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut tracker = Tracker::new(config, TrackerConfig::default()).unwrap();
+    let track = extract_video(&video, 10.0, &ExtractOptions::quiet(), |frame| {
+        let poses = tracker.process(&frame.as_frame()?, frame.time)?;
+        Ok(poses.into_iter().next())
+    })
+    .unwrap();
+    assert_eq!(track.samples.len(), 34); // ceil(3.333 x 10); round() = 33, within +-1
+    assert_eq!((track.width, track.height, track.fps), (540, 960, 10.0));
+    assert_eq!(track.source.as_deref(), Some("dancer.mp4"));
+    assert!(
+        track.samples.iter().all(|s| s.pose.is_some()),
+        "the dancer is in every frame"
+    );
+
+    // The clip plays forwards then backwards: sample k and 33 - k show nearly the same frame
+    // (source frames 3k and 99 - 3k at 30 fps: within one 30 fps frame of each other).
+    let hip = |k: usize| {
+        let p = track.samples[k].pose.unwrap();
+        let l = p.landmark(LandmarkName::LeftHip);
+        (l.x, l.y)
+    };
+    for k in [0, 5, 10] {
+        let (a, b) = (hip(k), hip(33 - k));
+        let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+        assert!(
+            d < 25.0,
+            "sample {k} vs {}: left hip {a:?} vs {b:?}",
+            33 - k
+        );
+    }
+
+    // Old CSV: 34 rows of 36 integers, shoulders and hips present, Neck between the shoulders.
+    let mut csv = Vec::new();
+    track.write_openpose_csv(&mut csv, 0.5).unwrap();
+    let text = String::from_utf8(csv.clone()).unwrap();
+    assert_eq!(text.lines().count(), 34);
+    assert!(
+        text.lines()
+            .all(|l| l.split(',').filter(|c| c.parse::<i32>().is_ok()).count() == 36)
+    );
+    for row in read_openpose_csv(&csv[..]).unwrap() {
+        let (neck, rsho, lsho) = ((row[2], row[3]), (row[4], row[5]), (row[10], row[11]));
+        assert!(
+            rsho.0 > 0.0 && lsho.0 > 0.0 && row[16] > 0.0 && row[22] > 0.0,
+            "{row:?}"
+        );
+        assert!((neck.0 - (rsho.0 + lsho.0) / 2.0).abs() <= 1.0, "{row:?}");
+        assert!((neck.1 - (rsho.1 + lsho.1) / 2.0).abs() <= 1.0, "{row:?}");
+        assert!(row.iter().step_by(2).all(|&x| (0.0..540.0).contains(&x)));
+        assert!(
+            row.iter()
+                .skip(1)
+                .step_by(2)
+                .all(|&y| (0.0..960.0).contains(&y))
+        );
+    }
+
+    // The rich track reloads exactly from both formats.
+    let dir = std::env::temp_dir().join(format!("pose-core-extract-video-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["dancer.json", "dancer.csv"] {
+        track.save(dir.join(name)).unwrap();
+        assert_eq!(PoseTrack::load(dir.join(name)).unwrap(), track, "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
