@@ -316,6 +316,9 @@ impl Decoder {
                     return Some(Err(e));
                 }
                 Step::NeedMore => {
+                    if self.input.pull_more() {
+                        continue;
+                    }
                     if !self.eof {
                         return None;
                     }
@@ -786,6 +789,17 @@ impl Decoder {
                         return Step::NeedMore;
                     };
                     if is_ws(c) || c == b'-' {
+                        let limit = self.limits.max_part_size;
+                        if p > limit {
+                            let offset = self.input.base();
+                            self.skip(p);
+                            self.state = State::Seek { line_start: false };
+                            return Step::Error(Error::PartTooLarge {
+                                offset,
+                                size: p as u64,
+                                limit,
+                            });
+                        }
                         return self.end_scanned(headers, p, declared);
                     }
                     scan = p + 1;
@@ -818,6 +832,16 @@ impl Decoder {
     fn raw_frame(&mut self, mut walker: JpegWalker) -> Step {
         let v = self.input.view();
         match walker.walk(v) {
+            Walk::Complete(n) if n > self.limits.max_part_size => {
+                let offset = self.input.base();
+                self.skip(2);
+                self.state = State::RawSeek;
+                Step::Error(Error::PartTooLarge {
+                    offset,
+                    size: n as u64,
+                    limit: self.limits.max_part_size,
+                })
+            }
             Walk::Complete(n) => {
                 self.state = State::RawSeek;
                 Step::Frame(self.frame(n, PartHeaders::default()))
@@ -915,6 +939,14 @@ impl Decoder {
                 } else {
                     len
                 };
+                if len > self.limits.max_part_size {
+                    self.skip(available as usize);
+                    return Step::Error(Error::PartTooLarge {
+                        offset,
+                        size: len as u64,
+                        limit: self.limits.max_part_size,
+                    });
+                }
                 if len > 0 {
                     let trail = v.len() - lead - len;
                     if declared.is_some() {

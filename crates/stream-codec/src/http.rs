@@ -244,6 +244,17 @@ impl ChunkedDecoder {
     /// (chunked errors are fatal: the stream has lost its framing).
     pub fn next_chunk(&mut self) -> Option<Result<Bytes, Error>> {
         loop {
+            if let Some(item) = self.poll_chunk() {
+                return Some(item);
+            }
+            if matches!(self.state, Chunk::Done | Chunk::Failed) || !self.input.pull_more() {
+                return None;
+            }
+        }
+    }
+
+    fn poll_chunk(&mut self) -> Option<Result<Bytes, Error>> {
+        loop {
             let v = self.input.view();
             match self.state {
                 Chunk::Done | Chunk::Failed => return None,
@@ -429,6 +440,9 @@ impl ResponseDecoder {
                         self.head = Some(head);
                     }
                     Ok(None) => {
+                        if self.input.pull_more() {
+                            continue;
+                        }
                         if self.eof {
                             self.body = Body::Failed;
                             return Some(Err(Error::Http {
@@ -456,7 +470,7 @@ impl ResponseDecoder {
                         self.body = Body::Done;
                         return None;
                     }
-                    let len = self.input.len();
+                    let len = self.input.view().len();
                     if len == 0 {
                         return None;
                     }
@@ -466,7 +480,7 @@ impl ResponseDecoder {
                     return Some(Ok(self.input.take(n)));
                 }
                 Body::UntilClose => {
-                    let len = self.input.len();
+                    let len = self.input.view().len();
                     if len == 0 {
                         return None;
                     }

@@ -249,6 +249,33 @@ fn zero_copy_when_one_chunk_holds_the_part() {
     }
 }
 
+#[test]
+fn chunked_zero_copy_only_copies_parts_that_span_chunks() {
+    let rec = load("flask_relay");
+    let mut d = Decoder::default();
+    let (mut sliced, mut total) = (0, 0);
+    let base = rec.body.as_ptr() as usize;
+    for start in (0..rec.body.len()).step_by(1 << 20) {
+        d.push_bytes(
+            rec.body
+                .slice(start..(start + (1 << 20)).min(rec.body.len())),
+        );
+        for f in d.frames() {
+            let f = f.unwrap();
+            total += 1;
+            sliced += usize::from(f.data.as_ptr() as usize == base + f.offset as usize);
+        }
+    }
+    d.finish();
+    total += d.frames().count();
+    assert_eq!(total, 90);
+    // 7 MB in 1 MiB chunks: at most one spanning part per chunk border is copied
+    assert!(
+        sliced >= 90 - 7,
+        "{sliced} of {total} frames are slices of the input"
+    );
+}
+
 /// `esp32cam.wire.bin` is the response as on the socket (head + chunked transfer coding): the HTTP
 /// layer undoes the chunking before the parser, under any chunking of the socket reads.
 #[test]
