@@ -23,7 +23,7 @@ pub const MAX_FRAME_SIDE: u32 = 4096;
 const ALIGN_FPS: f32 = 15.0;
 /// A resampled instant takes the nearest scored frame within this many seconds, else counts as
 /// "not in view".
-const ALIGN_NEAREST_S: f64 = 0.25;
+const ALIGN_NEAREST_S: f64 = 0.5;
 
 /// `--model`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,7 +61,8 @@ struct DanceAnalyser {
     born: Instant,
     /// (dancer time, features) of every frame scored in this session.
     history: Vec<(f64, PoseFeatures)>,
-    scores: Vec<f32>,
+    score_sum: f64,
+    scored: u64,
     correct: u64,
     frames: u64,
 }
@@ -138,7 +139,8 @@ impl DanceAnalyser {
 impl Analyser for DanceAnalyser {
     fn start(&mut self) {
         self.history.clear();
-        self.scores.clear();
+        self.score_sum = 0.0;
+        self.scored = 0;
         self.correct = 0;
         self.frames = 0;
     }
@@ -177,7 +179,10 @@ impl Analyser for DanceAnalyser {
                 .as_ref()
                 .map(|p| shared.scorer.features(&score_pose(p)))
                 .unwrap_or_default();
-            self.history.push((t, features));
+            // Only the dance's time span is kept (bounded memory for a client that never ends).
+            if (0.0..=shared.dance_end_s()).contains(&t) {
+                self.history.push((t, features));
+            }
             match (
                 &pose,
                 shared.scorer.score_at(&features, &shared.track, t as f32),
@@ -215,7 +220,8 @@ impl Analyser for DanceAnalyser {
                             }
                         })
                         .collect();
-                    self.scores.push(s.overall);
+                    self.score_sum += f64::from(s.overall);
+                    self.scored += 1;
                     if s.correct {
                         self.correct += 1;
                     }
@@ -260,11 +266,11 @@ impl Analyser for DanceAnalyser {
     }
 
     fn summary(&mut self) -> Summary {
-        let scored = self.scores.len() as u64;
+        let scored = self.scored;
         let mut summary = Summary {
             frames: self.frames,
             scored,
-            mean_score: (scored > 0).then(|| self.scores.iter().sum::<f32>() / scored as f32),
+            mean_score: (scored > 0).then(|| (self.score_sum / scored as f64) as f32),
             correct_ratio: (scored > 0).then(|| self.correct as f32 / scored as f32),
             ..Summary::default()
         };
@@ -296,24 +302,23 @@ impl Analyser for DanceAnalyser {
 }
 
 impl DanceAnalyser {
-    /// The session resampled at [`ALIGN_FPS`] and aligned with the dance up to where it stopped.
+    /// The session resampled at [`ALIGN_FPS`] and aligned with the part of the dance it covers
+    /// (a session may start late after a reconnection, or stop early).
     fn align(&mut self) -> Result<pose_score::Alignment, pose_score::ScoreError> {
         let shared = &self.shared;
-        // Frames after the end of the dance (a client without playback times) are not part of it.
-        let end = shared.track.len() as f64 / f64::from(shared.track.fps()) + 0.5;
-        self.history.retain(|h| h.0 >= 0.0 && h.0 <= end);
-        if self.history.is_empty() {
+        self.history.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (Some(&(first_t, _)), Some(&(last_t, _))) = (self.history.first(), self.history.last())
+        else {
             return Err(pose_score::ScoreError::Alignment(
                 "no frame within the dance's time".into(),
             ));
-        }
-        self.history.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let last_t = self.history.last().map_or(0.0, |h| h.0).max(0.0);
-        let n = (last_t * f64::from(ALIGN_FPS)).floor() as usize + 1;
+        };
+        let step = 1.0 / f64::from(ALIGN_FPS);
+        let n = ((last_t - first_t) / step).floor() as usize + 1;
         let mut user = Vec::with_capacity(n);
         let mut j = 0;
         for k in 0..n {
-            let t = k as f64 / f64::from(ALIGN_FPS);
+            let t = first_t + k as f64 * step;
             while j + 1 < self.history.len()
                 && (self.history[j + 1].0 - t).abs() <= (self.history[j].0 - t).abs()
             {
@@ -326,16 +331,26 @@ impl DanceAnalyser {
                 PoseFeatures::default()
             });
         }
-        // The dance up to where the user stopped (both must end together).
-        let dancer_fps = f64::from(shared.track.fps());
-        let m = ((last_t * dancer_fps).floor() as usize + 1).min(shared.track.len());
-        let dance =
-            DancerTrack::from_features(shared.track.frames()[..m].to_vec(), shared.track.fps())?;
+        let fps = f64::from(shared.track.fps());
+        let len = shared.track.len();
+        let from = ((first_t * fps).round() as usize).min(len.saturating_sub(1));
+        let to = ((last_t * fps).round() as usize + 1).clamp(from + 1, len);
+        let dance = DancerTrack::from_features(
+            shared.track.frames()[from..to].to_vec(),
+            shared.track.fps(),
+        )?;
         let config = AlignConfig {
             user_fps: ALIGN_FPS,
             ..AlignConfig::default()
         };
         shared.scorer.align(&user, &dance, &config)
+    }
+}
+
+impl Shared {
+    /// End of the dance in seconds, plus half a second of slack.
+    fn dance_end_s(&self) -> f64 {
+        self.track.len() as f64 / f64::from(self.track.fps()) + 0.5
     }
 }
 
@@ -400,7 +415,8 @@ pub fn build_state(
             tracker,
             born: Instant::now(),
             history: Vec::new(),
-            scores: Vec::new(),
+            score_sum: 0.0,
+            scored: 0,
             correct: 0,
             frames: 0,
         }) as Box<dyn Analyser>)

@@ -53,6 +53,13 @@ impl Slot {
         self.ready.notify_one();
     }
 
+    fn is_empty(&self) -> bool {
+        match self.frame.lock() {
+            Ok(g) => g.is_none(),
+            Err(poisoned) => poisoned.into_inner().is_none(),
+        }
+    }
+
     fn take(&self) -> Option<Frame> {
         match self.frame.lock() {
             Ok(mut g) => g.take(),
@@ -194,6 +201,10 @@ async fn process(
     annotated: bool,
 ) -> Result<Box<dyn Analyser>, String> {
     let timeout = state.config.send_timeout;
+    if slot.is_empty() {
+        // A wake-up for a frame already analysed: do not take a turn for nothing.
+        return Ok(analyser);
+    }
     let permit = state
         .workers
         .clone()

@@ -69,8 +69,8 @@
       S.inFlight = 0;
       setConn('connected', 'connected');
       updateButtons();
-      // A session in progress continues on the new connection.
-      if (S.playing) sock.send(JSON.stringify({ type: 'start', t: el.dancer.currentTime }));
+      // A dance in progress simply continues: frames carry the playback time, and the server
+      // grades the part of the dance this connection saw.
     };
     sock.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return; // annotated JPEG (?annotated=1): not shown by this page
