@@ -73,6 +73,17 @@ impl ResponseHead {
     /// Parses a response head at the start of `buf`: `Ok(None)` if incomplete, else the head and
     /// its length in bytes (the body starts there).
     pub fn parse(buf: &[u8], limits: &HttpLimits) -> Result<Option<(ResponseHead, usize)>, Error> {
+        // Cheap completeness check first: fed byte by byte, the head is parsed once, not per byte.
+        let window = &buf[..buf.len().min(limits.max_head_bytes + 4)];
+        if memchr::memmem::find(window, b"\n\r\n").is_none()
+            && memchr::memmem::find(window, b"\n\n").is_none()
+        {
+            return if buf.len() > limits.max_head_bytes {
+                Err(too_large(limits))
+            } else {
+                Ok(None)
+            };
+        }
         let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
         let mut resp = httparse::Response::new(&mut headers);
         match resp.parse(buf) {
