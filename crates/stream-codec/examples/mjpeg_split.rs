@@ -24,7 +24,7 @@ struct Args {
     /// File holding the HTTP body, or `-` for stdin.
     input: String,
     /// Boundary (with or without `--`); detected from the body when absent.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     boundary: Option<String>,
     /// The input is bare concatenated JPEGs (no multipart framing).
     #[arg(long)]
