@@ -24,6 +24,7 @@ pub struct Body {
     joints: [Option<[f32; 2]>; 12],
     centre: [f32; 2],
     scale: f32,
+    has_torso: bool,
 }
 
 impl Body {
@@ -44,13 +45,13 @@ impl Body {
             raw[Joint::RightShoulder as usize],
         );
         let centre = hips.or(shoulders).unwrap_or([0.0, 0.0]);
-        let scale = match (hips, shoulders) {
+        let torso = match (hips, shoulders) {
             (Some(h), Some(s)) => {
-                let l = (s[0] - h[0]).hypot(s[1] - h[1]);
-                if l > 0.0 && l.is_finite() { l } else { 1.0 }
+                Some((s[0] - h[0]).hypot(s[1] - h[1])).filter(|l| *l > 0.0 && l.is_finite())
             }
-            _ => 1.0,
+            _ => None,
         };
+        let scale = torso.unwrap_or(1.0);
         let mut joints = [None; 12];
         for (out, r) in joints.iter_mut().zip(raw) {
             *out = r.map(|p| [(p[0] - centre[0]) / scale, (p[1] - centre[1]) / scale]);
@@ -59,6 +60,7 @@ impl Body {
             joints,
             centre,
             scale,
+            has_torso: torso.is_some(),
         }
     }
 
@@ -86,6 +88,11 @@ impl Body {
             joints[*j as usize] = self.joints[src].map(|p| [-p[0], p[1]]);
         }
         Self { joints, ..*self }
+    }
+
+    /// True when the scale is the torso length (hips and shoulders both in view).
+    pub fn has_torso(&self) -> bool {
+        self.has_torso
     }
 
     /// The middle of the hips (or of whichever hip is visible).

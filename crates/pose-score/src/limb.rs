@@ -5,7 +5,7 @@ use std::fmt;
 use crate::keypoints::Joint;
 
 /// Number of limbs compared.
-pub const LIMB_COUNT: usize = 9;
+pub const LIMB_COUNT: usize = 11;
 
 /// A body segment, compared by its direction in the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -21,6 +21,10 @@ pub enum Limb {
     RightShin,
     /// From the middle of the hips to the middle of the shoulders.
     Torso,
+    /// From the right shoulder to the left shoulder (how the shoulders tilt and turn).
+    Shoulders,
+    /// From the right hip to the left hip.
+    Hips,
 }
 
 impl Limb {
@@ -35,6 +39,8 @@ impl Limb {
         Limb::RightThigh,
         Limb::RightShin,
         Limb::Torso,
+        Limb::Shoulders,
+        Limb::Hips,
     ];
 
     /// Index in per-limb arrays.
@@ -54,10 +60,13 @@ impl Limb {
             Limb::RightThigh => Limb::LeftThigh,
             Limb::RightShin => Limb::LeftShin,
             Limb::Torso => Limb::Torso,
+            Limb::Shoulders => Limb::Shoulders,
+            Limb::Hips => Limb::Hips,
         }
     }
 
     /// The joints a limb goes from and to (`None` for the torso, which joins midpoints).
+    /// The shoulder and hip lines go from the right side to the left side.
     pub const fn joints(self) -> Option<(Joint, Joint)> {
         use Joint::*;
         Some(match self {
@@ -69,6 +78,8 @@ impl Limb {
             Limb::LeftShin => (LeftKnee, LeftAnkle),
             Limb::RightThigh => (RightHip, RightKnee),
             Limb::RightShin => (RightKnee, RightAnkle),
+            Limb::Shoulders => (RightShoulder, LeftShoulder),
+            Limb::Hips => (RightHip, LeftHip),
             Limb::Torso => return None,
         })
     }
@@ -93,6 +104,27 @@ impl Limb {
             Limb::RightThigh => "right thigh",
             Limb::RightShin => "right shin",
             Limb::Torso => "torso",
+            Limb::Shoulders => "shoulders",
+            Limb::Hips => "hips",
+        }
+    }
+
+    /// True for the lines across the body (shoulders, hips), which have a side each end.
+    pub const fn is_across(self) -> bool {
+        matches!(self, Limb::Shoulders | Limb::Hips)
+    }
+
+    /// Its usual length in torso lengths (adult proportions), to tell a limb pointing towards
+    /// the camera (shorter in the image, its direction unreliable) from one seen side-on.
+    pub const fn typical_length(self) -> f32 {
+        match self {
+            Limb::LeftUpperArm | Limb::RightUpperArm => 0.65,
+            Limb::LeftForearm | Limb::RightForearm => 0.55,
+            Limb::LeftThigh | Limb::RightThigh => 0.9,
+            Limb::LeftShin | Limb::RightShin => 0.85,
+            Limb::Torso => 1.0,
+            Limb::Shoulders => 0.75,
+            Limb::Hips => 0.5,
         }
     }
 }
@@ -119,6 +151,10 @@ pub enum Issue {
     LeansLeft,
     /// The torso leans further to the person's right than the dancer's.
     LeansRight,
+    /// The shoulders or hips tilt with the person's left side higher than the dancer's.
+    LeftSideHigh,
+    /// The shoulders or hips tilt with the person's left side lower than the dancer's.
+    LeftSideLow,
 }
 
 impl Issue {
@@ -131,6 +167,8 @@ impl Issue {
             Issue::TooFarIn => "too far in",
             Issue::LeansLeft => "leans too far left",
             Issue::LeansRight => "leans too far right",
+            Issue::LeftSideHigh => "tilted, left side too high",
+            Issue::LeftSideLow => "tilted, left side too low",
         }
     }
 }

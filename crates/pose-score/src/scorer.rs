@@ -26,12 +26,16 @@ pub enum Mirror {
 pub struct ScorerConfig {
     /// A keypoint counts as visible from this visibility on (default 0.5).
     pub visibility_threshold: f32,
-    /// Fewest limbs visible in both poses for a score (default 4 of 9); fewer gives
+    /// Fewest limbs visible in both poses for a score (default 4 of 11); fewer gives
     /// [`OutOfView`].
     pub min_limbs: u32,
-    /// The angle error, in degrees, at which a limb scores 0.5 (default 30); a limb scores
+    /// The angle error, in degrees, at which a limb scores 0.5 (default 20); a limb scores
     /// `cos²(err/2)^p`, a bell in the angle error.
     pub tolerance_deg: f32,
+    /// How much a limb that looks shorter than usual (pointing towards the camera, so its
+    /// direction in the image is unreliable) counts: its weight is multiplied by
+    /// `min(length / typical length, 1)^foreshortening` in each pose (default 2; 0 = off).
+    pub foreshortening: f32,
     /// Mirroring (default off).
     pub mirror: Mirror,
     /// Weight of each limb in the overall score, in [`Limb::ALL`] order (default all 1).
@@ -50,7 +54,8 @@ impl Default for ScorerConfig {
         Self {
             visibility_threshold: 0.5,
             min_limbs: 4,
-            tolerance_deg: 30.0,
+            tolerance_deg: 20.0,
+            foreshortening: 2.0,
             mirror: Mirror::Off,
             limb_weights: [1.0; LIMB_COUNT],
             correct_from: 0.7,
@@ -120,7 +125,12 @@ impl PoseFeatures {
         for limb in Limb::ALL {
             let src = limb.mirrored().index();
             let d = self.dir[src];
-            m.dir[limb.index()] = [-d[0], d[1]];
+            // Mirroring negates x; a right-to-left line also swaps its ends.
+            m.dir[limb.index()] = if limb.is_across() {
+                [d[0], -d[1]]
+            } else {
+                [-d[0], d[1]]
+            };
             m.weight[limb.index()] = self.weight[src];
             if self.mask & (1 << src) != 0 {
                 m.mask |= 1 << limb.index();
@@ -210,6 +220,12 @@ impl Scorer {
                 c.window_s
             )));
         }
+        if !(c.foreshortening.is_finite() && (0.0..=16.0).contains(&c.foreshortening)) {
+            return Err(ScoreError::Config(format!(
+                "foreshortening {} is not in 0..=16",
+                c.foreshortening
+            )));
+        }
         if !c.visibility_threshold.is_finite() {
             return Err(ScoreError::Config(
                 "visibility_threshold must be finite".to_owned(),
@@ -246,10 +262,21 @@ impl Scorer {
                 None => body.hip_middle().zip(body.shoulder_middle()),
             };
             if let Some((a, b)) = ends
-                && let Some(d) = unit([b[0] - a[0], b[1] - a[1]])
+                && let Some((d, len)) = unit_and_length([b[0] - a[0], b[1] - a[1]])
             {
+                // Body units are torso lengths (when the torso is in view).
+                let seen = if body.has_torso() {
+                    (len / limb.typical_length()).min(1.0)
+                } else {
+                    1.0
+                };
+                let shortening = if self.config.foreshortening == 0.0 {
+                    1.0
+                } else {
+                    seen.powf(self.config.foreshortening)
+                };
                 f.dir[limb.index()] = d;
-                f.weight[limb.index()] = self.config.limb_weights[limb.index()];
+                f.weight[limb.index()] = self.config.limb_weights[limb.index()] * shortening;
                 f.mask |= 1 << limb.index();
             }
         }
@@ -427,6 +454,10 @@ fn limb_score(cos: f32, p: i32) -> f32 {
 }
 
 fn unit(v: [f32; 2]) -> Option<[f32; 2]> {
+    unit_and_length(v).map(|(d, _)| d)
+}
+
+fn unit_and_length(v: [f32; 2]) -> Option<([f32; 2], f32)> {
     let n = v[0].hypot(v[1]);
-    (n > 1e-6 && n.is_finite()).then(|| [v[0] / n, v[1] / n])
+    (n > 1e-6 && n.is_finite()).then(|| ([v[0] / n, v[1] / n], n))
 }

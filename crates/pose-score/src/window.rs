@@ -196,7 +196,7 @@ mod tests {
             .expect_err("must fail");
         assert_eq!(
             e.to_string(),
-            "not enough of the body in view (0 of 9 limbs, need 4)"
+            "not enough of the body in view (0 of 11 limbs, need 4)"
         );
     }
 }
