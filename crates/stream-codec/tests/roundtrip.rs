@@ -124,7 +124,7 @@ proptest! {
             1 => Just(0xFF),
             1 => Just(0xD8),
             1 => Just(0xD9),
-        ], 0..4000),
+        ], 0..1500),
         raw in any::<bool>(),
         cuts in proptest::collection::vec(1usize..100, 0..40),
     ) {
