@@ -13,7 +13,9 @@ pub enum Mode {
 }
 
 /// Limits on every size that comes from the input. Memory held by a decoder stays below roughly
-/// `max_part_size + max_header_bytes` (plus frames the caller still holds).
+/// `max_part_size + max_header_bytes` plus the last pushed chunk, as long as the caller drains
+/// [`crate::Decoder::next_frame`] after each push (pushed chunks are queued until then), plus the
+/// frames the caller still holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
