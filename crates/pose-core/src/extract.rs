@@ -676,14 +676,15 @@ fn read_csv_from(input: impl Read, path: &Path) -> Result<PoseTrack, Error> {
                 format!("{} columns, expected {CSV_COLUMNS}", fields.len()),
             ));
         }
-        let num = |i: usize| -> Result<f64, Error> {
-            fields[i].trim().parse::<f64>().map_err(|_| {
-                csv_err(
-                    n,
-                    format!("column {}: not a number: {:?}", i + 1, fields[i]),
-                )
-            })
+        let bad = |i: usize| {
+            csv_err(
+                n,
+                format!("column {}: not a number: {:?}", i + 1, fields[i]),
+            )
         };
+        let num = |i: usize| fields[i].trim().parse::<f64>().map_err(|_| bad(i));
+        // f32 fields parse as f32 (no double rounding through f64).
+        let num32 = |i: usize| fields[i].trim().parse::<f32>().map_err(|_| bad(i));
         let index = fields[0]
             .trim()
             .parse::<usize>()
@@ -696,14 +697,14 @@ fn read_csv_from(input: impl Read, path: &Path) -> Result<PoseTrack, Error> {
             for (j, l) in landmarks.iter_mut().enumerate() {
                 let c = 4 + 5 * j;
                 *l = Landmark::new(
-                    num(c)? as f32,
-                    num(c + 1)? as f32,
-                    num(c + 2)? as f32,
-                    num(c + 3)? as f32,
-                    num(c + 4)? as f32,
+                    num32(c)?,
+                    num32(c + 1)?,
+                    num32(c + 2)?,
+                    num32(c + 3)?,
+                    num32(c + 4)?,
                 );
             }
-            Some(Pose::new(landmarks, num(3)? as f32))
+            Some(Pose::new(landmarks, num32(3)?))
         };
         samples.push(PoseSample {
             index,
