@@ -122,16 +122,18 @@ fn main() -> anyhow::Result<()> {
     let user = synthetic::bench_user();
     let scorer = Scorer::new(ScorerConfig::default())?;
     println!(
-        "{:>6} | {:>11} {:>11} | {:>9} {:>9} {:>9} | {:>8} {:>8} | {:>10}",
+        "{:>6} | {:>11} {:>11} | {:>10} {:>11} {:>9} {:>10} | {:>8} {:>8} | {:>10} {:>11}",
         "rows",
         "py full ms",
         "py loop ms",
         "rs seed us",
+        "(on-CPU us)",
         "rs ref us",
         "rs full us",
         "loop/rs",
         "full/rs",
-        "robust us"
+        "robust us",
+        "(on-CPU us)"
     );
     for p in &py {
         let rows = synthetic::make_dancer(p.rows);
@@ -184,8 +186,17 @@ fn main() -> anyhow::Result<()> {
             },
             31,
         );
+        let robust_cpu = cpu_per_call(
+            || {
+                let pose = Pose::from_openpose_row(black_box(&user)).ok();
+                black_box(
+                    pose.map(|pose| scorer.score_at(&scorer.features(&pose), &track, t).ok()),
+                );
+            },
+            20_000,
+        );
         println!(
-            "{:>6} | {:>11.3} {:>11.3} | {:>10.2} {:>11.2} {:>9.2} {:>10.1} | {:>7.0}x {:>7.0}x | {:>10.2}",
+            "{:>6} | {:>11.3} {:>11.3} | {:>10.2} {:>11.2} {:>9.2} {:>10.1} | {:>7.0}x {:>7.0}x | {:>10.2} {:>11.2}",
             p.rows,
             p.full_ms,
             p.loop_ms,
@@ -196,6 +207,7 @@ fn main() -> anyhow::Result<()> {
             p.loop_ms * 1e-3 / seed,
             p.full_ms * 1e-3 / full,
             robust * 1e6,
+            robust_cpu * 1e6,
         );
     }
     println!(

@@ -30,8 +30,11 @@ pub enum ScoreError {
         /// Values given.
         got: usize,
     },
-    /// A value was NaN, infinite, or so large that its square overflows.
-    #[error("row {row}, value {index}: {value} is not a finite coordinate within +-1e150")]
+    /// A value was NaN, infinite, or so large or so small (but not 0) that its square is not a
+    /// normal number.
+    #[error(
+        "row {row}, value {index}: {value} is not 0 or a finite coordinate of magnitude 1e-150 ..= 1e150"
+    )]
     BadValue {
         /// 0-based row index.
         row: usize,

@@ -86,13 +86,19 @@ impl fmt::Display for OutOfView {
 
 impl std::error::Error for OutOfView {}
 
+/// Lanes per limb array: [`LIMB_COUNT`] rounded up to a multiple of 4.
+const SLOTS: usize = LIMB_COUNT.div_ceil(4) * 4;
+
 /// One pose reduced to what the score compares: a unit direction and a weight per limb, plus
 /// the body's up and left directions for hints. Compute once per frame with
 /// [`Scorer::features`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PoseFeatures {
-    dir: [[f32; 2]; LIMB_COUNT],
-    weight: [f32; LIMB_COUNT],
+    // Limb by limb, one array per component (SLOTS >= LIMB_COUNT, the rest zero): the
+    // comparison loop then runs over whole vectors.
+    dx: [f32; SLOTS],
+    dy: [f32; SLOTS],
+    weight: [f32; SLOTS],
     mask: u16,
     up: [f32; 2],
     left: [f32; 2],
@@ -111,7 +117,8 @@ impl PoseFeatures {
 
     /// The unit direction of `limb` in the image (x right, y down), if visible.
     pub fn direction(&self, limb: Limb) -> Option<[f32; 2]> {
-        self.is_visible(limb).then_some(self.dir[limb.index()])
+        self.is_visible(limb)
+            .then_some([self.dx[limb.index()], self.dy[limb.index()]])
     }
 
     /// The mirror image (x negated, left and right limbs swapped).
@@ -124,12 +131,12 @@ impl PoseFeatures {
         };
         for limb in Limb::ALL {
             let src = limb.mirrored().index();
-            let d = self.dir[src];
             // Mirroring negates x; a right-to-left line also swaps its ends.
-            m.dir[limb.index()] = if limb.is_across() {
-                [d[0], -d[1]]
+            let i = limb.index();
+            (m.dx[i], m.dy[i]) = if limb.is_across() {
+                (self.dx[src], -self.dy[src])
             } else {
-                [-d[0], d[1]]
+                (-self.dx[src], self.dy[src])
             };
             m.weight[limb.index()] = self.weight[src];
             if self.mask & (1 << src) != 0 {
@@ -190,7 +197,7 @@ impl PoseScore {
 #[derive(Debug, Clone)]
 pub struct Scorer {
     config: ScorerConfig,
-    exponent: i32,
+    exponent: u32,
 }
 
 impl Scorer {
@@ -235,7 +242,7 @@ impl Scorer {
         let half = (c.tolerance_deg.to_radians() * 0.5).cos();
         let p = (0.5f32.ln() / (half * half).ln())
             .round()
-            .clamp(1.0, 4096.0) as i32;
+            .clamp(1.0, 4096.0) as u32;
         Ok(Self {
             config,
             exponent: p,
@@ -275,7 +282,8 @@ impl Scorer {
                 } else {
                     seen.powf(self.config.foreshortening)
                 };
-                f.dir[limb.index()] = d;
+                f.dx[limb.index()] = d[0];
+                f.dy[limb.index()] = d[1];
                 f.weight[limb.index()] = self.config.limb_weights[limb.index()] * shortening;
                 f.mask |= 1 << limb.index();
             }
@@ -347,12 +355,14 @@ impl Scorer {
     /// The overall score without the per-limb detail (the hot loop of window matching).
     #[inline]
     pub(crate) fn quick(&self, u: &PoseFeatures, d: &PoseFeatures) -> Quick {
+        let x: [f32; SLOTS] =
+            std::array::from_fn(|l| half_cos_squared(u.dx[l] * d.dx[l] + u.dy[l] * d.dy[l]));
+        let s = pow_lanes(x, self.exponent);
         let mut num = 0.0f32;
         let mut den = 0.0f32;
-        for l in 0..LIMB_COUNT {
-            let w = u.weight[l] * d.weight[l];
-            let c = u.dir[l][0] * d.dir[l][0] + u.dir[l][1] * d.dir[l][1];
-            num += w * limb_score(c, self.exponent);
+        for ((s, uw), dw) in s.iter().zip(&u.weight).zip(&d.weight) {
+            let w = uw * dw;
+            num += w * s;
             den += w;
         }
         Quick {
@@ -377,8 +387,10 @@ impl Scorer {
             if (u.mask & d.mask) & (1 << l) == 0 {
                 continue;
             }
-            let c = u.dir[l][0] * d.dir[l][0] + u.dir[l][1] * d.dir[l][1];
-            let s = limb_score(c, self.exponent);
+            let s = pow_lanes(
+                [half_cos_squared(u.dx[l] * d.dx[l] + u.dy[l] * d.dy[l])],
+                self.exponent,
+            )[0];
             let own = if mirrored { limb.mirrored() } else { limb };
             limbs[own.index()] = Some(s);
             if u.weight[l] > 0.0 && s < self.config.hint_below && worst.is_none_or(|(_, w)| s < w) {
@@ -387,7 +399,7 @@ impl Scorer {
         }
         let hint = worst.map(|(limb, s)| {
             let l = limb.index();
-            let delta = [u.dir[l][0] - d.dir[l][0], u.dir[l][1] - d.dir[l][1]];
+            let delta = [u.dx[l] - d.dx[l], u.dy[l] - d.dy[l]];
             let vertical = delta[0] * d.up[0] + delta[1] * d.up[1];
             let towards_left = delta[0] * d.left[0] + delta[1] * d.left[1];
             let issue = if limb == Limb::Torso {
@@ -447,10 +459,32 @@ impl Quick {
     }
 }
 
-/// `cos²(θ/2)^p` from `cos θ`: 1 for the same direction, 0.5 at the tolerance, 0 when opposite.
+/// `cos²(θ/2)` from `cos θ`; to the power `p` it is the limb score: 1 for the same direction,
+/// 0.5 at the tolerance, 0 when opposite.
 #[inline]
-fn limb_score(cos: f32, p: i32) -> f32 {
-    (0.5 + 0.5 * cos).clamp(0.0, 1.0).powi(p)
+fn half_cos_squared(cos: f32) -> f32 {
+    (0.5 + 0.5 * cos).clamp(0.0, 1.0)
+}
+
+/// `x^p` lane by lane by repeated squaring: the same steps for every lane, so the compiler
+/// vectorises it (and one lane alone gives exactly the value it has in a whole array).
+#[inline]
+fn pow_lanes<const N: usize>(x: [f32; N], p: u32) -> [f32; N] {
+    let mut result = [1.0f32; N];
+    let mut base = x;
+    let mut e = p;
+    while e > 0 {
+        if e & 1 == 1 {
+            for (r, b) in result.iter_mut().zip(&base) {
+                *r *= b;
+            }
+        }
+        for b in &mut base {
+            *b *= *b;
+        }
+        e >>= 1;
+    }
+    result
 }
 
 fn unit(v: [f32; 2]) -> Option<[f32; 2]> {

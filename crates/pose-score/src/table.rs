@@ -11,6 +11,15 @@ pub const SEED_COLUMNS: usize = 36;
 /// The largest magnitude a coordinate may have (its square summed 100 times stays finite).
 pub const MAX_ABS_VALUE: f64 = 1e150;
 
+/// The smallest magnitude a non-zero coordinate may have (its square stays a normal `f64`, so a
+/// row's length is zero only when the row is all zeros).
+pub const MIN_ABS_VALUE: f64 = 1e-150;
+
+/// True for 0 and finite values with magnitude in [`MIN_ABS_VALUE`, `MAX_ABS_VALUE`].
+pub(crate) fn is_coordinate(v: f64) -> bool {
+    v == 0.0 || (MIN_ABS_VALUE..=MAX_ABS_VALUE).contains(&v.abs())
+}
+
 /// Size limits applied while reading a table from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -66,7 +75,8 @@ impl KeypointTable {
         Ok(t)
     }
 
-    /// Appends one row (checked: length and finite values within [`MAX_ABS_VALUE`]).
+    /// Appends one row (checked: length, and values 0 or finite within [`MIN_ABS_VALUE`] ..=
+    /// [`MAX_ABS_VALUE`] in magnitude).
     pub fn push(&mut self, row: &[f64]) -> Result<(), ScoreError> {
         let index = self.len();
         if row.len() != self.columns {
@@ -170,7 +180,7 @@ impl KeypointTable {
                     line: line_no,
                     what: format!("field {} is not a number: {:?}", k + 1, short(f)),
                 })?;
-                if !v.is_finite() || v.abs() > MAX_ABS_VALUE {
+                if !is_coordinate(v) {
                     return Err(ScoreError::Csv {
                         line: line_no,
                         what: format!("field {} is not a finite coordinate: {f}", k + 1),
@@ -266,12 +276,9 @@ fn short(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// Checks that every value of row `row` is finite and within [`MAX_ABS_VALUE`].
+/// Checks that every value of row `row` is a usable coordinate (see [`MIN_ABS_VALUE`]).
 pub(crate) fn check_values(row: usize, values: &[f64]) -> Result<(), ScoreError> {
-    match values
-        .iter()
-        .position(|v| !v.is_finite() || v.abs() > MAX_ABS_VALUE)
-    {
+    match values.iter().position(|v| !is_coordinate(*v)) {
         Some(index) => Err(ScoreError::BadValue {
             row,
             index,
@@ -314,6 +321,10 @@ mod tests {
         assert_eq!(
             read("1,nan\n").expect_err("must fail").to_string(),
             "line 1: field 2 is not a finite coordinate: nan"
+        );
+        assert_eq!(
+            read("1,1e-200\n").expect_err("must fail").to_string(),
+            "line 1: field 2 is not a finite coordinate: 1e-200"
         );
     }
 

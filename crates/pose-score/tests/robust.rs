@@ -13,9 +13,13 @@ fn dancer_rows() -> Vec<Vec<f64>> {
     struct Fixture {
         dancer: Vec<Vec<f64>>,
     }
-    let path = posecam_test_support::shared("tools/baselines/score_fixture.json");
-    let f: Fixture = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    f.dancer
+    static ROWS: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
+    ROWS.get_or_init(|| {
+        let path = posecam_test_support::shared("tools/baselines/score_fixture.json");
+        let f: Fixture = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        f.dancer
+    })
+    .clone()
 }
 
 /// A fixture row with every part present (rows with 0-parts are skipped).
@@ -39,6 +43,7 @@ fn scorer(mirror: Mirror) -> Scorer {
 const OP_SWAP: [usize; 18] = [0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16];
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn invariant_to_scale_and_shift(k in 0usize..40, s in 0.2f64..5.0, dx in -500.0f64..500.0, dy in -500.0f64..500.0) {
         let rows = dancer_rows();
