@@ -65,8 +65,23 @@ struct Args {
     max_fps: f64,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // JPEG decoding and stitching run on the blocking pool; a small pool keeps the number of
+    // threads (and allocator arenas) bounded.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(8)
+        .build();
+    match rt {
+        Ok(rt) => rt.block_on(async_main()),
+        Err(e) => {
+            eprintln!("camera_relay: error: cannot start the runtime: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn async_main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

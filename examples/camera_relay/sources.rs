@@ -11,7 +11,8 @@
 //! Exactly one upstream connection per camera exists whatever the number of viewers: the task
 //! opens it when the viewer count (the hub's `demand`) becomes non-zero and drops it after
 //! `idle` without viewers. A failed or dropped connection is retried with exponential backoff
-//! (100 ms doubling, capped at 1 s: a camera that comes back is live again within about a second).
+//! (100 ms doubling, capped at 500 ms: a camera that comes back is live again within about a
+//! second).
 //! Every state change is logged with `tracing` and wakes the compositor, which paints a
 //! placeholder for any camera that is not live or whose newest frame is stale.
 
@@ -134,7 +135,7 @@ impl Default for SourceTiming {
         Self {
             idle: Duration::from_secs(30),
             backoff_min: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
+            backoff_max: Duration::from_millis(500),
             read_timeout: Duration::from_secs(3),
             poll_interval: Duration::from_millis(33),
         }

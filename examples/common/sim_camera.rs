@@ -243,8 +243,12 @@ async fn refuse(mut sock: TcpStream) {
     let _ = sock.shutdown().await;
 }
 
-/// Reads one request head (up to 8 KiB); returns the path, or `None` at EOF.
-async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<String>> {
+/// Reads one request head (up to 8 KiB); returns the path and whether the client asked to close
+/// the connection, or `None` at EOF.
+async fn read_request(
+    sock: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<(String, bool)>> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -252,7 +256,8 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Opt
             let mut words = head.lines().next().unwrap_or("").split_whitespace();
             let _method = words.next();
             let path = words.next().unwrap_or("/").to_owned();
-            return Ok(Some(path));
+            let close = head.to_ascii_lowercase().contains("connection: close");
+            return Ok(Some((path, close)));
         }
         if buf.len() > 8192 {
             return Err(io::Error::new(
@@ -271,7 +276,7 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Opt
 
 async fn handle(mut sock: TcpStream, inner: &Inner) -> io::Result<()> {
     let mut buf = Vec::new();
-    while let Some(path) = read_request(&mut sock, &mut buf).await? {
+    while let Some((path, close)) = read_request(&mut sock, &mut buf).await? {
         let path = path.split('?').next().unwrap_or("/");
         match path {
             "/capture" | "/capture.jpg" | "/jpg" => capture(&mut sock, inner).await?,
@@ -284,6 +289,9 @@ async fn handle(mut sock: TcpStream, inner: &Inner) -> io::Result<()> {
                 );
                 sock.write_all(head.as_bytes()).await?;
             }
+        }
+        if close {
+            break;
         }
     }
     Ok(())
