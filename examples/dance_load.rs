@@ -63,6 +63,8 @@ struct ClientReport {
     errors: u64,
     dropped: u64,
     latencies_ms: Vec<f64>,
+    /// From connecting to the first reply (the server loads this client's models).
+    first_reply_ms: f64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -115,6 +117,7 @@ async fn run_client(
     seconds: f64,
     offset: usize,
 ) -> anyhow::Result<ClientReport> {
+    let connected = Instant::now();
     let (ws, _) = tokio_tungstenite::connect_async(&url)
         .await
         .with_context(|| format!("connect {url}"))?;
@@ -163,6 +166,7 @@ async fn run_client(
     tokio::time::timeout(Duration::from_secs(60), first_rx)
         .await
         .context("warm-up reply")??;
+    let first_reply_ms = connected.elapsed().as_secs_f64() * 1e3;
     sink.send(Message::text(r#"{"type":"start"}"#)).await?;
 
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / fps));
@@ -187,6 +191,7 @@ async fn run_client(
     reader.abort();
     let mut r = report.lock().await.clone();
     r.sent = id;
+    r.first_reply_ms = first_reply_ms;
     Ok(r)
 }
 
@@ -228,7 +233,7 @@ fn main() -> anyhow::Result<()> {
                 reports.push(t.await??);
             }
             println!("\nclients={n}");
-            println!("client   sent  scored  dropped  errors  scored/s  p50_ms  p95_ms");
+            println!("client   sent  scored  dropped  errors  scored/s  p50_ms  p95_ms  first_reply_ms");
             let mut all = Vec::new();
             let mut min_fps = f64::INFINITY;
             let mut total_fps = 0.0;
@@ -239,14 +244,15 @@ fn main() -> anyhow::Result<()> {
                 min_fps = min_fps.min(fps);
                 total_fps += fps;
                 println!(
-                    "{k:>6} {:>6} {:>7} {:>8} {:>7} {:>9.1} {:>7.1} {:>7.1}",
+                    "{k:>6} {:>6} {:>7} {:>8} {:>7} {:>9.1} {:>7.1} {:>7.1} {:>15.0}",
                     r.sent,
                     r.scored,
                     r.dropped,
                     r.errors,
                     fps,
                     percentile(&l, 0.5),
-                    percentile(&l, 0.95)
+                    percentile(&l, 0.95),
+                    r.first_reply_ms
                 );
                 all.extend(l);
             }
