@@ -413,6 +413,23 @@ fn main() -> anyhow::Result<()> {
     for k in [Kind::Apart, Kind::ApartCrossCamera, Kind::OtherPerson] {
         row(&format!("  all positives vs {k:?}"), &pos, &|x| x == k);
     }
+    // The robust verdict (CORRECT from `correct_from`) on these pairs, and the best cut.
+    let (rp, rn) = (select(&robust_s, &pos), select(&robust_s, &neg));
+    let rate = |v: &[f64], cut: f64| {
+        v.iter().filter(|&&x| x >= cut).count() as f64 / v.len().max(1) as f64
+    };
+    let cut = f64::from(robust.config().correct_from);
+    let best = (0..=100)
+        .map(|k| k as f64 / 100.0)
+        .max_by(|a, b| (rate(&rp, *a) - rate(&rn, *a)).total_cmp(&(rate(&rp, *b) - rate(&rn, *b))))
+        .unwrap_or(cut);
+    println!(
+        "robust CORRECT from {cut:.2}: {:.1} % of positives, {:.1} % of negatives; best cut on these pairs {best:.2} ({:.1} % / {:.1} %)",
+        100.0 * rate(&rp, cut),
+        100.0 * rate(&rn, cut),
+        100.0 * rate(&rp, best),
+        100.0 * rate(&rn, best),
+    );
     println!(
         "robust: Scorer, mirror Either (default config otherwise); as seen: mirror Off; seed: -(1 - cos)."
     );
