@@ -165,7 +165,20 @@ impl Tracker {
                 kept.push(track);
             }
         }
-        self.tracks = kept;
+        // Two tracks that converged onto the same person: keep the older one.
+        let mut unique: Vec<Track> = Vec::with_capacity(kept.len());
+        for track in kept {
+            let dup = unique.iter().any(|u| {
+                (u.roi.cx - track.roi.cx).hypot(u.roi.cy - track.roi.cy)
+                    < self.config.duplicate_distance * u.roi.size.max(1.0)
+            });
+            if dup {
+                tracked_ids.retain(|&id| id != track.id);
+            } else {
+                unique.push(track);
+            }
+        }
+        self.tracks = unique;
         // 2. Detect when nobody is tracked, or periodically when there is room for more.
         self.frames_since_detection = self.frames_since_detection.saturating_add(1);
         let want_detection = self.tracks.is_empty()

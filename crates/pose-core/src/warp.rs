@@ -65,6 +65,9 @@ fn fma(a: f32, b: f32, c: f32) -> f32 {
 /// Largest source coordinate treated as a number; beyond it the point is simply outside.
 const COORD_LIMIT: f32 = 1.0e7;
 
+/// Side of the output tiles the warp walks through.
+const TILE: usize = 16;
+
 /// Warps `src` into `out` (`out_w * out_h * 3` bytes, RGB).
 ///
 /// # Panics
@@ -94,83 +97,95 @@ pub fn warp_affine(
     let sh = src.height() as i64;
     let data = src.data();
     let stride = sw as usize * 3;
-    for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
-        let yf = v as f32;
-        let mx = yf * mf[1] + mf[2];
-        let my = yf * mf[4] + mf[5];
-        for (u, px) in row.chunks_exact_mut(3).enumerate() {
-            let xf = u as f32;
-            let sx = fma(xf, mf[0], mx);
-            let sy = fma(xf, mf[3], my);
-            if !(sx.abs() < COORD_LIMIT && sy.abs() < COORD_LIMIT) {
-                // NaN or absurdly far away: outside the image.
-                let p = match border {
-                    Border::Constant => [0, 0, 0],
-                    Border::Replicate => {
-                        let cx = if sx > 0.0 { sw - 1 } else { 0 };
-                        let cy = if sy > 0.0 { sh - 1 } else { 0 };
-                        let i = cy as usize * stride + cx as usize * 3;
-                        [data[i], data[i + 1], data[i + 2]]
-                    }
-                };
-                px.copy_from_slice(&p);
-                continue;
-            }
-            let fx = sx.floor();
-            let fy = sy.floor();
-            let ax = sx - fx;
-            let ay = sy - fy;
-            let ix = fx as i64;
-            let iy = fy as i64;
-            if ix >= 0 && iy >= 0 && ix + 1 < sw && iy + 1 < sh {
-                let i = iy as usize * stride + ix as usize * 3;
-                for (k, out) in px.iter_mut().enumerate() {
-                    let p00 = data[i + k] as f32;
-                    let p01 = data[i + 3 + k] as f32;
-                    let p10 = data[i + stride + k] as f32;
-                    let p11 = data[i + stride + 3 + k] as f32;
-                    *out = interpolate(ax, ay, p00, p01, p10, p11);
-                }
-                continue;
-            }
-            match border {
-                Border::Constant => {
-                    if ix < -1 || iy < -1 || ix >= sw || iy >= sh {
-                        px.copy_from_slice(&[0, 0, 0]);
-                        continue;
-                    }
-                    let fetch = |yy: i64, xx: i64, k: usize| -> f32 {
-                        if xx >= 0 && yy >= 0 && xx < sw && yy < sh {
-                            data[yy as usize * stride + xx as usize * 3 + k] as f32
-                        } else {
-                            0.0
+    // Row terms, exactly as OpenCV rounds them (not fused).
+    let row_terms: Vec<(f32, f32)> = (0..out_h)
+        .map(|v| {
+            let yf = v as f32;
+            (yf * mf[1] + mf[2], yf * mf[4] + mf[5])
+        })
+        .collect();
+    // Tiles keep the source reads of a rotated, downscaling crop within a small region (cache);
+    // every pixel is computed exactly as in row order.
+    let tiles = (0..out_h)
+        .step_by(TILE)
+        .flat_map(|v0| (0..out_w).step_by(TILE).map(move |u0| (v0, u0)));
+    for (v0, u0) in tiles {
+        for (v, &(mx, my)) in row_terms.iter().enumerate().skip(v0).take(TILE) {
+            let row = &mut out[v * out_w * 3..(v + 1) * out_w * 3];
+            for u in u0..(u0 + TILE).min(out_w) {
+                let px = &mut row[u * 3..u * 3 + 3];
+                let xf = u as f32;
+                let sx = fma(xf, mf[0], mx);
+                let sy = fma(xf, mf[3], my);
+                if !(sx.abs() < COORD_LIMIT && sy.abs() < COORD_LIMIT) {
+                    // NaN or absurdly far away: outside the image.
+                    let p = match border {
+                        Border::Constant => [0, 0, 0],
+                        Border::Replicate => {
+                            let cx = if sx > 0.0 { sw - 1 } else { 0 };
+                            let cy = if sy > 0.0 { sh - 1 } else { 0 };
+                            let i = cy as usize * stride + cx as usize * 3;
+                            [data[i], data[i + 1], data[i + 2]]
                         }
                     };
-                    for (k, out) in px.iter_mut().enumerate() {
-                        *out = interpolate(
-                            ax,
-                            ay,
-                            fetch(iy, ix, k),
-                            fetch(iy, ix + 1, k),
-                            fetch(iy + 1, ix, k),
-                            fetch(iy + 1, ix + 1, k),
-                        );
-                    }
+                    px.copy_from_slice(&p);
+                    continue;
                 }
-                Border::Replicate => {
-                    let x0 = ix.clamp(0, sw - 1) as usize * 3;
-                    let x1 = (ix + 1).clamp(0, sw - 1) as usize * 3;
-                    let y0 = iy.clamp(0, sh - 1) as usize * stride;
-                    let y1 = (iy + 1).clamp(0, sh - 1) as usize * stride;
+                let ix = floor_i64(sx);
+                let iy = floor_i64(sy);
+                // Exact: the coordinates are below 2^24 in magnitude.
+                let ax = sx - ix as f32;
+                let ay = sy - iy as f32;
+                if ix >= 0 && iy >= 0 && ix + 1 < sw && iy + 1 < sh {
+                    let i = iy as usize * stride + ix as usize * 3;
                     for (k, out) in px.iter_mut().enumerate() {
-                        *out = interpolate(
-                            ax,
-                            ay,
-                            data[y0 + x0 + k] as f32,
-                            data[y0 + x1 + k] as f32,
-                            data[y1 + x0 + k] as f32,
-                            data[y1 + x1 + k] as f32,
-                        );
+                        let p00 = data[i + k] as f32;
+                        let p01 = data[i + 3 + k] as f32;
+                        let p10 = data[i + stride + k] as f32;
+                        let p11 = data[i + stride + 3 + k] as f32;
+                        *out = interpolate(ax, ay, p00, p01, p10, p11);
+                    }
+                    continue;
+                }
+                match border {
+                    Border::Constant => {
+                        if ix < -1 || iy < -1 || ix >= sw || iy >= sh {
+                            px.copy_from_slice(&[0, 0, 0]);
+                            continue;
+                        }
+                        let fetch = |yy: i64, xx: i64, k: usize| -> f32 {
+                            if xx >= 0 && yy >= 0 && xx < sw && yy < sh {
+                                data[yy as usize * stride + xx as usize * 3 + k] as f32
+                            } else {
+                                0.0
+                            }
+                        };
+                        for (k, out) in px.iter_mut().enumerate() {
+                            *out = interpolate(
+                                ax,
+                                ay,
+                                fetch(iy, ix, k),
+                                fetch(iy, ix + 1, k),
+                                fetch(iy + 1, ix, k),
+                                fetch(iy + 1, ix + 1, k),
+                            );
+                        }
+                    }
+                    Border::Replicate => {
+                        let x0 = ix.clamp(0, sw - 1) as usize * 3;
+                        let x1 = (ix + 1).clamp(0, sw - 1) as usize * 3;
+                        let y0 = iy.clamp(0, sh - 1) as usize * stride;
+                        let y1 = (iy + 1).clamp(0, sh - 1) as usize * stride;
+                        for (k, out) in px.iter_mut().enumerate() {
+                            *out = interpolate(
+                                ax,
+                                ay,
+                                data[y0 + x0 + k] as f32,
+                                data[y0 + x1 + k] as f32,
+                                data[y1 + x0 + k] as f32,
+                                data[y1 + x1 + k] as f32,
+                            );
+                        }
                     }
                 }
             }
@@ -178,17 +193,57 @@ pub fn warp_affine(
     }
 }
 
+/// `floor` for |x| < COORD_LIMIT, with SSE2 instructions only (`f32::floor` is a libm call on
+/// baseline x86-64).
+#[inline(always)]
+fn floor_i64(x: f32) -> i64 {
+    let t = x as i64; // truncates toward zero
+    if (t as f32) > x { t - 1 } else { t }
+}
+
+/// Round half to even for |v| < 2^22 (the default FP rounding mode does it when adding and
+/// removing 1.5 * 2^23), without the libm call `f32::round_ties_even` compiles to on baseline
+/// x86-64.
+#[inline(always)]
+fn round_ties_even(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (v + MAGIC) - MAGIC
+}
+
 #[inline(always)]
 fn interpolate(ax: f32, ay: f32, p00: f32, p01: f32, p10: f32, p11: f32) -> u8 {
     let v0 = fma(ax, p01 - p00, p00);
     let v1 = fma(ax, p11 - p10, p10);
     let v = fma(ay, v1 - v0, v0);
-    v.round_ties_even().clamp(0.0, 255.0) as u8
+    // v is within [-0.5, 255.5] up to rounding: far inside the trick's range.
+    round_ties_even(v).clamp(0.0, 255.0) as u8
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_helpers_match_std() {
+        for i in -4000..4000 {
+            let x = i as f32 * 0.25 + 0.125 * (i % 3) as f32;
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+            assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
+        }
+        for x in [
+            0.5f32,
+            1.5,
+            2.5,
+            254.5,
+            -0.5,
+            1e6 + 0.5,
+            -1e6 - 0.5,
+            0.49999997,
+        ] {
+            assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+        }
+    }
 
     #[test]
     fn identity_copies() {
