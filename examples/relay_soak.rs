@@ -207,6 +207,7 @@ struct RunResult {
     median_frames: u64,
     source_frames: f64,
     cpu_cores: f64,
+    viewers_cpu_cores: f64,
     rss_max_mb: f64,
     mbit_s: f64,
 }
@@ -233,6 +234,7 @@ async fn run(relay: &RelayProcess, n: usize, seconds: f64, fps: f64) -> RunResul
     let out0 = metric(relay.addr, "relay_output_frames_total").await;
     let bytes0 = total_bytes.load(Ordering::Relaxed);
     let (cpu0, _) = proc_usage(pid);
+    let (own0, _) = proc_usage(std::process::id());
     let t0 = Instant::now();
     let mut rss_max = 0u64;
     while t0.elapsed().as_secs_f64() < seconds {
@@ -241,6 +243,7 @@ async fn run(relay: &RelayProcess, n: usize, seconds: f64, fps: f64) -> RunResul
     }
     let dt = t0.elapsed().as_secs_f64();
     let (cpu1, _) = proc_usage(pid);
+    let (own1, _) = proc_usage(std::process::id());
     let out1 = metric(relay.addr, "relay_output_frames_total").await;
     let mut got: Vec<u64> = counters
         .iter()
@@ -261,6 +264,7 @@ async fn run(relay: &RelayProcess, n: usize, seconds: f64, fps: f64) -> RunResul
         median_frames: got.get(got.len() / 2).copied().unwrap_or(0),
         source_frames: fps * dt,
         cpu_cores: (cpu1 - cpu0) / dt,
+        viewers_cpu_cores: (own1 - own0) / dt,
         rss_max_mb: rss_max as f64 / 1e6,
         mbit_s: bytes as f64 * 8.0 / dt / 1e6,
     }
@@ -334,20 +338,21 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| viewers | output fps | frames/viewer min / median | min % of source | relay CPU (cores) | relay RSS max | loopback Mbit/s |"
+        "| viewers | output fps | frames/viewer min / median | min % of source | relay CPU (cores) | viewers' CPU (cores) | relay RSS max | loopback Mbit/s |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in counts {
         let relay = start_relay(&bin, args.fps, args.quality, 30.0)?;
         let r = run(&relay, n, args.seconds, args.fps).await;
         println!(
-            "| {} | {:.1} | {} / {} | {:.1} % | {:.2} | {:.0} MB | {:.0} |",
+            "| {} | {:.1} | {} / {} | {:.1} % | {:.2} | {:.2} | {:.0} MB | {:.0} |",
             r.viewers,
             r.output_fps,
             r.min_frames,
             r.median_frames,
             r.min_frames as f64 / r.source_frames * 100.0,
             r.cpu_cores,
+            r.viewers_cpu_cores,
             r.rss_max_mb,
             r.mbit_s
         );
