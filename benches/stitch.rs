@@ -1,2 +1,106 @@
-//! Criterion bench (filled in by its crate's issue).
-fn main() {}
+//! cam-stitch criterion bench: one group per set in `media/stitch/` (3 x 640x480 and
+//! 3 x 1280x720, frame f040), decoded frames in, panorama out:
+//! * `plan/1-thread`, `plan/all-threads`: this crate's precomputed plan (rayon row split);
+//! * `opencv-seed/1-thread`, `opencv-seed/default-threads` (feature `opencv`, on by default):
+//!   the old pipeline through the `opencv` crate (rotate, getPerspectiveTransform +
+//!   warpPerspective, crop, hconcat every frame) with `cv::setNumThreads(1)` and OpenCV's default.
+//!
+//! `cargo bench -p posecam --bench stitch`
+//! Goal (issue 5): the plan on 1 thread >= 3x faster than OpenCV on 1 thread.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cam_stitch::{Config, JpegBackend, JpegCodec, Plan, PlanOptions, RgbImage};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use posecam_test_support::{read, shared};
+
+struct Set {
+    name: &'static str,
+    config: Config,
+    jpegs: Vec<Vec<u8>>,
+    cams: Vec<RgbImage>,
+}
+
+fn load(name: &'static str, dir: &str) -> Set {
+    let config = Config::from_path(shared(&format!("{dir}/cameras_config.json")))
+        .expect("stitch set config");
+    let jpegs: Vec<Vec<u8>> = (0..config.camera.len())
+        .map(|n| read(&shared(&format!("{dir}/f040/cam{n}.jpg"))))
+        .collect();
+    let mut codec = JpegCodec::with_backend(JpegBackend::TurboJpeg).expect("turbojpeg");
+    let cams = jpegs
+        .iter()
+        .map(|j| {
+            let mut img = RgbImage::default();
+            codec.decode(j, &mut img).expect("camera JPEG");
+            img
+        })
+        .collect();
+    Set {
+        name,
+        config,
+        jpegs,
+        cams,
+    }
+}
+
+fn bench_stitch(c: &mut Criterion) {
+    for set in [load("vga", "media/stitch"), load("hd", "media/stitch/hd")] {
+        let sizes: Vec<_> = set.cams.iter().map(RgbImage::size).collect();
+        let serial = Plan::new(&set.config, &sizes).expect("plan");
+        let parallel = Plan::with_options(
+            &set.config,
+            &sizes,
+            &PlanOptions {
+                parallel: true,
+                ..PlanOptions::default()
+            },
+        )
+        .expect("plan");
+        let (w, h) = serial.output_size();
+        let inputs: Vec<_> = set.cams.iter().map(|c| Some(c.view())).collect();
+        let mut out = serial.new_output();
+
+        let mut g = c.benchmark_group(format!("stitch/{}", set.name));
+        g.throughput(Throughput::Elements(u64::from(w) * u64::from(h)));
+        g.sample_size(30);
+        g.warm_up_time(Duration::from_secs(1));
+        g.measurement_time(Duration::from_secs(3));
+        g.bench_function("plan/1-thread", |b| {
+            b.iter(|| serial.render(black_box(&inputs), &mut out).expect("render"))
+        });
+        g.bench_function("plan/all-threads", |b| {
+            b.iter(|| {
+                parallel
+                    .render(black_box(&inputs), &mut out)
+                    .expect("render")
+            })
+        });
+        #[cfg(feature = "opencv")]
+        {
+            use cam_stitch::opencv_baseline::{self, SeedPipeline};
+            let mats: Vec<_> = set
+                .jpegs
+                .iter()
+                .map(|j| opencv_baseline::decode_mat(j).expect("imdecode"))
+                .collect();
+            let seed = SeedPipeline::new(&set.config);
+            let default_threads = opencv_baseline::num_threads().expect("getNumThreads");
+            opencv_baseline::set_num_threads(1).expect("setNumThreads");
+            g.bench_function("opencv-seed/1-thread", |b| {
+                b.iter(|| seed.stitch(black_box(&mats)).expect("opencv stitch"))
+            });
+            opencv_baseline::set_num_threads(default_threads).expect("setNumThreads");
+            g.bench_function("opencv-seed/default-threads", |b| {
+                b.iter(|| seed.stitch(black_box(&mats)).expect("opencv stitch"))
+            });
+        }
+        #[cfg(not(feature = "opencv"))]
+        let _ = &set.jpegs;
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_stitch);
+criterion_main!(benches);

@@ -1,5 +1,5 @@
 //! OpenCV's fixed-point bilinear sampling (`INTER_LINEAR`, `INTER_BITS = 5`,
-//! `INTER_REMAP_COEF_BITS = 15`), with the camera rotation folded into the weight order.
+//! `INTER_REMAP_COEF_BITS = 15`): sample positions and weights.
 
 use crate::config::Rotation;
 use crate::homography::Homography;
@@ -39,22 +39,6 @@ pub(crate) fn weights(alpha: usize) -> [i16; 4] {
         w[3] = (i32::from(w[3]) - (sum - 32768)) as i16;
     }
     w
-}
-
-/// The 1024 weight sets re-ordered for the 2x2 block of the *unrotated* camera image:
-/// `[top-left, top-right, bottom-left, bottom-right]` of that block.
-pub(crate) fn rotated_table(rotation: Rotation) -> Vec<[i16; 4]> {
-    (0..(TAB_SIZE * TAB_SIZE) as usize)
-        .map(|a| {
-            let [w00, w01, w10, w11] = weights(a);
-            match rotation {
-                Rotation::None => [w00, w01, w10, w11],
-                Rotation::Half => [w11, w10, w01, w00],
-                Rotation::Clockwise90 => [w01, w11, w00, w10],
-                Rotation::Clockwise270 => [w10, w00, w11, w01],
-            }
-        })
-        .collect()
 }
 
 /// Maps a pixel of the rotated image back to the unrotated camera image of size `ow x oh`.

@@ -87,7 +87,7 @@ impl std::fmt::Debug for JpegCodec {
 struct Turbo {
     dec: turbojpeg::Decompressor,
     enc: turbojpeg::Compressor,
-    buf: Option<turbojpeg::OwnedBuf>,
+    buf: Vec<u8>,
 }
 
 impl JpegCodec {
@@ -107,7 +107,7 @@ impl JpegCodec {
             Some(Turbo {
                 dec: turbojpeg::Decompressor::new().map_err(err)?,
                 enc: turbojpeg::Compressor::new().map_err(err)?,
-                buf: Some(turbojpeg::OwnedBuf::new()),
+                buf: Vec::new(),
             })
         } else {
             None
@@ -187,12 +187,14 @@ impl JpegCodec {
                 height: img.height() as usize,
                 format: turbojpeg::PixelFormat::RGB,
             };
-            let mut buf =
-                turbojpeg::OutputBuf::owned(t.buf.take().unwrap_or_else(turbojpeg::OwnedBuf::new));
-            let res = t.enc.compress(image, &mut buf);
-            out.extend_from_slice(&buf);
-            t.buf = Some(buf.into_owned());
-            return res.map_err(err);
+            // A scratch buffer of libjpeg-turbo's worst-case size, kept between frames.
+            let need = t.enc.buf_len(image.width, image.height).map_err(err)?;
+            if t.buf.len() < need {
+                t.buf.resize(need, 0);
+            }
+            let n = t.enc.compress_to_slice(image, &mut t.buf).map_err(err)?;
+            out.extend_from_slice(&t.buf[..n]);
+            return Ok(());
         }
         let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *out, quality);
         use image::ImageEncoder as _;

@@ -39,6 +39,7 @@ mod config;
 mod error;
 mod homography;
 mod jpeg;
+mod kernel;
 #[cfg(feature = "opencv")]
 pub mod opencv_baseline;
 mod plan;

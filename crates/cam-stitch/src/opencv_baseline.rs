@@ -1,7 +1,8 @@
 //! The old relay's stitching through OpenCV (feature `opencv`): the baseline for benchmarks and
 //! a second reference for the golden tests (Debian's OpenCV 4.6).
 
-use opencv::core::{self, Mat, Point2f, Scalar, Size, Vector};
+pub use opencv::core::Mat;
+use opencv::core::{self, Point2f, Scalar, Size, Vector};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc};
 
@@ -18,6 +19,28 @@ pub fn set_num_threads(n: i32) -> Result<()> {
 /// OpenCV's worker thread count (`cv::getNumThreads`).
 pub fn num_threads() -> Result<i32> {
     Ok(core::get_num_threads()?)
+}
+
+/// Decodes a JPEG with OpenCV's `imdecode(IMREAD_COLOR)` into a BGR Mat, as the old code did.
+pub fn decode_mat(jpeg: &[u8]) -> Result<Mat> {
+    let buf = Vector::<u8>::from_slice(jpeg);
+    let bgr = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)?;
+    if bgr.empty() {
+        return Err(StitchError::Decode(
+            "OpenCV imdecode returned an empty image".into(),
+        ));
+    }
+    Ok(bgr)
+}
+
+/// Encodes a Mat as JPEG with OpenCV's `imencode(".jpg", quality)`.
+pub fn encode_mat(mat: &Mat, quality: i32, out: &mut Vec<u8>) -> Result<()> {
+    let mut buf = Vector::<u8>::new();
+    let params = Vector::<i32>::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality]);
+    imgcodecs::imencode(".jpg", mat, &mut buf, &params)?;
+    out.clear();
+    out.extend_from_slice(buf.as_slice());
+    Ok(())
 }
 
 /// Decodes a JPEG with OpenCV's `imdecode(IMREAD_COLOR)`, returned as RGB.

@@ -6,6 +6,7 @@ use crate::bilinear::{self, COEF_BITS, ROUND};
 use crate::config::{Config, Limits, Rotation};
 use crate::error::{Result, StitchError};
 use crate::homography::Homography;
+use crate::kernel::{self, Weights};
 use crate::rgb::{RgbImage, RgbView};
 
 /// Options of a [`Plan`] beyond the config.
@@ -49,8 +50,6 @@ struct PlannedCamera {
     col1: u32,
     /// Bytes per input row.
     stride: usize,
-    /// Index into `Plan::tables` (by rotation).
-    table: usize,
 }
 
 /// Up to four weighted camera pixels (byte offsets into one camera's image).
@@ -98,7 +97,7 @@ pub struct Plan {
     width: u32,
     height: u32,
     cameras: Vec<PlannedCamera>,
-    tables: Vec<Vec<[i16; 4]>>,
+    weights: Weights,
     offsets: Vec<u32>,
     codes: Vec<u16>,
     specials: Vec<Special>,
@@ -106,15 +105,31 @@ pub struct Plan {
     parallel: bool,
 }
 
-const ROTATIONS: [Rotation; 4] = [
-    Rotation::None,
-    Rotation::Clockwise90,
-    Rotation::Half,
-    Rotation::Clockwise270,
-];
-
-fn rotation_index(r: Rotation) -> usize {
-    ROTATIONS.iter().position(|&x| x == r).unwrap_or(0)
+/// The 2x2 block of the unrotated `ow x oh` camera image that holds the rotated-image block at
+/// `(sx, sy)`, and the sub-pixel position `(fx, fy)` (0..=32) of the sample inside it.
+fn block_in_input(
+    rotation: Rotation,
+    ow: i64,
+    oh: i64,
+    sx: i64,
+    sy: i64,
+    alpha: u16,
+) -> ((i64, i64), u32, u32) {
+    let (ax, ay) = (i64::from(alpha & 31), i64::from(alpha >> 5));
+    let o00 = bilinear::unrotate(rotation, ow, oh, sx, sy);
+    let o10 = bilinear::unrotate(rotation, ow, oh, sx + 1, sy);
+    let o01 = bilinear::unrotate(rotation, ow, oh, sx, sy + 1);
+    let (dx, dy) = (
+        (o10.0 - o00.0, o10.1 - o00.1),
+        (o01.0 - o00.0, o01.1 - o00.1),
+    );
+    let tl = (
+        o00.0 + dx.0.min(0) + dy.0.min(0),
+        o00.1 + dx.1.min(0) + dy.1.min(0),
+    );
+    let fx = 32 * (o00.0 - tl.0) + ax * dx.0 + ay * dy.0;
+    let fy = 32 * (o00.1 - tl.1) + ax * dx.1 + ay * dy.1;
+    (tl, fx as u32, fy as u32)
 }
 
 /// Geometry of one camera used while planning.
@@ -226,20 +241,20 @@ impl Plan {
             let col1 = col0 + (cam.concat_x.back - front);
             let (rw, rh) = (i64::from(g.rotated.0), i64::from(g.rotated.1));
             let (ow, oh) = (i64::from(g.input.0), i64::from(g.input.1));
-            let table = rotation_index(g.rotation);
             for y in 0..height {
                 for c in col0..col1 {
                     let i = y as usize * width as usize + c as usize;
                     let xw = front + (c - col0);
                     let (sx, sy, alpha) = bilinear::sample_position(&g.inv, xw, y, g.block_w);
                     let (sx, sy) = (i64::from(sx), i64::from(sy));
-                    if sx >= 0 && sy >= 0 && sx + 1 < rw && sy + 1 < rh {
-                        let corners = [(sx, sy), (sx + 1, sy + 1)]
-                            .map(|(xr, yr)| bilinear::unrotate(g.rotation, ow, oh, xr, yr));
-                        let tx = corners[0].0.min(corners[1].0);
-                        let ty = corners[0].1.min(corners[1].1);
-                        offsets[i] = ((ty * ow + tx) * 3) as u32;
-                        codes[i] = alpha;
+                    let inside = sx >= 0 && sy >= 0 && sx + 1 < rw && sy + 1 < rh;
+                    let block = inside.then(|| block_in_input(g.rotation, ow, oh, sx, sy, alpha));
+                    // The fast path loads 8 bytes per block row: the last two bytes of the
+                    // image have no slack, such blocks go through the special path.
+                    let fast = block.filter(|((x, y), _, _)| (y + 1) * ow + x + 3 <= ow * oh);
+                    if let Some((tl, fx, fy)) = fast {
+                        offsets[i] = ((tl.1 * ow + tl.0) * 3) as u32;
+                        codes[i] = kernel::pack(fx, fy);
                     } else if sx >= rw || sx + 1 < 0 || sy >= rh || sy + 1 < 0 {
                         codes[i] = CODE_ZERO;
                     } else {
@@ -257,7 +272,6 @@ impl Plan {
                 col0,
                 col1,
                 stride: g.input.0 as usize * 3,
-                table,
             });
             col0 = col1;
         }
@@ -303,10 +317,7 @@ impl Plan {
             width,
             height,
             cameras,
-            tables: ROTATIONS
-                .iter()
-                .map(|&r| bilinear::rotated_table(r))
-                .collect(),
+            weights: Weights::new(),
             offsets,
             codes,
             specials,
@@ -355,7 +366,6 @@ impl Plan {
         self.offsets.len() * 4
             + self.codes.len() * 2
             + self.specials.len() * std::mem::size_of::<Special>()
-            + self.tables.len() * 1024 * 8
     }
 
     /// Renders one panorama into `out` (which must have [`Plan::output_size`]); `inputs[n]` is
@@ -435,11 +445,10 @@ impl Plan {
                 let (offs, cods) = (&offsets[c0..c1], &codes[c0..c1]);
                 match input {
                     Some(img) => {
-                        let table = &self.tables[cam.table];
                         sample_run(
                             img.as_bytes(),
                             cam.stride,
-                            table,
+                            &self.weights,
                             offs,
                             cods,
                             dst,
@@ -501,38 +510,46 @@ impl Plan {
     }
 }
 
+/// How many pixels ahead the hot loop prefetches its source block.
+const PREFETCH_AHEAD: usize = 16;
+
 /// The hot loop: one run of output pixels from one camera.
 #[inline]
 fn sample_run(
     src: &[u8],
     stride: usize,
-    table: &[[i16; 4]],
+    weights: &Weights,
     offs: &[u32],
     codes: &[u16],
     dst: &mut [u8],
     mut special: impl FnMut(u32, &mut [u8]),
 ) {
-    for ((d, &o), &code) in dst.chunks_exact_mut(3).zip(offs).zip(codes) {
+    let n = offs.len().min(codes.len()).min(dst.len() / 3);
+    // The plan guarantees `o + stride + 8 <= src.len()` for every fast pixel (and `render`
+    // checked the image size); clamping to that bound lets the compiler drop the slice checks.
+    let limit = src.len().saturating_sub(stride + 8);
+    for (i, (&o, &code)) in offs.iter().zip(codes).enumerate().take(n) {
+        let d = i * 3;
+        if let Some(&ahead) = offs.get(i + PREFETCH_AHEAD) {
+            weights.prefetch(src, ahead as usize, stride);
+        }
         if code < CODE_ZERO {
-            let w = table[usize::from(code & 1023)];
-            let o = o as usize;
-            let (Some(top), Some(bot)) = (src.get(o..o + 6), src.get(o + stride..o + stride + 6))
-            else {
-                continue;
-            };
-            let [w0, w1, w2, w3] = w.map(i32::from);
-            for k in 0..3 {
-                let v = w0 * i32::from(top[k])
-                    + w1 * i32::from(top[k + 3])
-                    + w2 * i32::from(bot[k])
-                    + w3 * i32::from(bot[k + 3])
-                    + ROUND;
-                d[k] = (v >> COEF_BITS) as u8;
+            let o = (o as usize).min(limit);
+            let mut t = [0u8; 8];
+            let mut b = [0u8; 8];
+            t.copy_from_slice(&src[o..o + 8]);
+            b.copy_from_slice(&src[o + stride..o + stride + 8]);
+            let px = weights.sample8(t, b, code).to_le_bytes();
+            // 4-byte store (the 4th byte is overwritten by the next pixel) except for the
+            // run's last pixel, where the slice ends.
+            match dst.get_mut(d..d + 4) {
+                Some(d4) => d4.copy_from_slice(&px),
+                None => dst[d..d + 3].copy_from_slice(&px[..3]),
             }
         } else if code == CODE_ZERO {
-            d.fill(0);
+            dst[d..d + 3].fill(0);
         } else {
-            special(o, d);
+            special(o, &mut dst[d..d + 3]);
         }
     }
 }
