@@ -83,7 +83,8 @@ fn score_pose(pose: &pose_core::Pose) -> pose_score::Pose {
 fn limb_bones(limb: Limb) -> Vec<[usize; 2]> {
     match limb.joints() {
         Some((a, b)) => vec![[Layout::BlazePose33.index(a), Layout::BlazePose33.index(b)]],
-        None => vec![[11, 12], [11, 23], [12, 24], [23, 24]],
+        // The torso: the body's sides (shoulders and hips are limbs of their own).
+        None => vec![[11, 23], [12, 24]],
     }
 }
 
