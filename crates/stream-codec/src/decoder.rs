@@ -301,9 +301,14 @@ impl Decoder {
     /// `None` when more input is needed (or, after [`finish`](Decoder::finish), at the end).
     pub fn next_frame(&mut self) -> Option<Result<Frame, Error>> {
         loop {
-            let step = self.step();
+            let step = match self.step() {
+                Step::NeedMore if self.input.pull_more() => continue,
+                Step::NeedMore if self.eof => self.at_eof(),
+                step => step,
+            };
             match step {
                 Step::Continue => continue,
+                Step::NeedMore => return None,
                 Step::Frame(f) => {
                     self.stats.frames += 1;
                     return Some(Ok(f));
@@ -314,29 +319,6 @@ impl Decoder {
                         self.stats.truncated += 1;
                     }
                     return Some(Err(e));
-                }
-                Step::NeedMore => {
-                    if self.input.pull_more() {
-                        continue;
-                    }
-                    if !self.eof {
-                        return None;
-                    }
-                    match self.at_eof() {
-                        Step::NeedMore => return None,
-                        Step::Continue => continue,
-                        Step::Frame(f) => {
-                            self.stats.frames += 1;
-                            return Some(Ok(f));
-                        }
-                        Step::Error(e) => {
-                            self.stats.errors += 1;
-                            if matches!(e, Error::Truncated { .. }) {
-                                self.stats.truncated += 1;
-                            }
-                            return Some(Err(e));
-                        }
-                    }
                 }
             }
         }
