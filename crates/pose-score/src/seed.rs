@@ -12,15 +12,27 @@ pub const SEED_THRESHOLD: f64 = 0.15;
 /// user row, or a dance with only all-zero rows).
 pub const SEED_NO_MATCH: f64 = 100.0;
 
-/// Dancer rows scanned together; their values are stored column by column so the scan is plain
-/// `acc[i] += col[i] * u` over lanes, which the compiler vectorises.
-const LANES: usize = 32;
+/// Dancer rows scanned together.
+const LANES: usize = 16;
 
-/// `LANES` dancer rows, column by column, and which lanes are padding.
+/// Column pairs of a row: the scan multiplies two 16-bit columns and adds them in one step
+/// (`pmaddwd`), so a block stores, for each pair of columns, the two values of every lane side
+/// by side.
+const PAIRS: usize = SEED_COLUMNS / 2;
+
+/// Full scale of the 16-bit copies: a dancer residual row of the largest length, and the user's
+/// unit row, both become vectors of length at most about 32 767, so every partial dot product
+/// (Cauchy-Schwarz) stays below 2^30 and fits an `i32` with room to spare.
+const FULL_SCALE: f64 = 32_767.0;
+
+/// Lanes in one 256-bit register of 16-bit column pairs.
+const HALF: usize = LANES / 2;
+
+/// `LANES` dancer rows, 16-bit, column pair by column pair: `pairs[p][h]` holds lanes
+/// `h*8 .. h*8+8`, each as `col 2p, col 2p+1` side by side (the `pmaddwd` operand layout).
 #[derive(Debug, Clone)]
 struct Block {
-    cols: [[f32; LANES]; SEED_COLUMNS],
-    pad: [bool; LANES],
+    pairs: [[[i16; 2 * HALF]; 2]; PAIRS],
 }
 
 /// One user row matched against the whole dance.
@@ -41,11 +53,12 @@ impl SeedMatch {
 }
 
 /// The dancer's rows, prepared once: normalised (f64, for the exact result), their norms, and a
-/// compact f32 copy of their deviation from the mean row used to find the few candidate rows.
+/// compact 16-bit copy of their deviation from the mean row (72 bytes per row, so 10 000 rows
+/// stay in a 1 MiB L2 cache) used to find the few candidate rows.
 ///
-/// The result is the old code's, not an approximation: the f32 scan only discards rows whose
-/// score provably cannot be the minimum (the bound is the f32 rounding error of a 36-term dot
-/// product), and the remaining rows are scored with the old formula in f64.
+/// The result is the old code's, not an approximation: the 16-bit scan only discards rows whose
+/// score provably cannot be the minimum (the bound is the rounding error of the two 16-bit
+/// copies), and the remaining rows are scored with the old formula in f64.
 ///
 /// ```
 /// use pose_score::{SeedMatcher, SEED_NO_MATCH};
@@ -67,7 +80,11 @@ pub struct SeedMatcher {
     normed: Vec<f64>,
     norms: Vec<f64>,
     blocks: Vec<Block>,
+    /// Dancer row of each lane (`u32::MAX` for padding in the last block).
     slots: Vec<u32>,
+    /// Rows with a non-zero norm (the lanes in use).
+    valid: usize,
+    /// Largest residual length; the 16-bit rows are `residual * FULL_SCALE / max_residual`.
     max_residual: f64,
 }
 
@@ -120,27 +137,36 @@ impl SeedMatcher {
         for m in &mut mean {
             *m /= valid.len().max(1) as f64;
         }
+        let mut residuals = vec![0.0f64; valid.len() * SEED_COLUMNS];
+        let mut max_residual = 0.0f64;
+        for (r, &i) in residuals.chunks_exact_mut(SEED_COLUMNS).zip(&valid) {
+            let row = &normed[i * SEED_COLUMNS..][..SEED_COLUMNS];
+            for ((r, v), m) in r.iter_mut().zip(row).zip(&mean) {
+                *r = v - m;
+            }
+            max_residual = max_residual.max(Normalizer::norm(r));
+        }
+        // Every residual row shorter than FULL_SCALE once scaled; all-equal rows give zeros.
+        let scale = if max_residual > 0.0 {
+            FULL_SCALE / max_residual
+        } else {
+            0.0
+        };
         let nblocks = valid.len().div_ceil(LANES);
         let mut blocks = vec![
             Block {
-                cols: [[0.0; LANES]; SEED_COLUMNS],
-                pad: [true; LANES]
+                pairs: [[[0; 2 * HALF]; 2]; PAIRS]
             };
             nblocks
         ];
         let mut slots = vec![u32::MAX; nblocks * LANES];
-        let mut max_residual = 0.0f64;
-        for (s, &i) in valid.iter().enumerate() {
-            let row = &normed[i * SEED_COLUMNS..][..SEED_COLUMNS];
-            let mut r2 = 0.0;
-            for k in 0..SEED_COLUMNS {
-                let r = row[k] - mean[k];
-                r2 += r * r;
-                blocks[s / LANES].cols[k][s % LANES] = r as f32;
+        for (s, (r, &i)) in residuals.chunks_exact(SEED_COLUMNS).zip(&valid).enumerate() {
+            let block = &mut blocks[s / LANES];
+            let lane = s % LANES;
+            for (k, v) in r.iter().enumerate() {
+                block.pairs[k / 2][lane / HALF][2 * (lane % HALF) + k % 2] = quantize(v * scale);
             }
-            max_residual = max_residual.max(r2.sqrt());
             slots[s] = i as u32;
-            blocks[s / LANES].pad[s % LANES] = false;
         }
         Ok(Self {
             rows,
@@ -148,6 +174,7 @@ impl SeedMatcher {
             norms,
             blocks,
             slots,
+            valid: valid.len(),
             max_residual,
         })
     }
@@ -172,7 +199,7 @@ impl SeedMatcher {
     pub fn score_with(
         &self,
         user: &[f64],
-        scratch: &mut Vec<f32>,
+        scratch: &mut Vec<i32>,
     ) -> Result<SeedMatch, ScoreError> {
         let (un, nc) = match prepare_user(user)? {
             Some(u) => u,
@@ -189,30 +216,43 @@ impl SeedMatcher {
                 row: None,
             });
         }
-        let mut uf = [0.0f32; SEED_COLUMNS];
-        for (f, v) in uf.iter_mut().zip(&un) {
-            *f = *v as f32;
+        // The user's unit row at full scale, and what rounding it to 16 bits cost.
+        let mut uq = [0i16; SEED_COLUMNS];
+        let mut err_u2 = 0.0f64;
+        let mut abs_u1 = 0.0f64;
+        for (q, v) in uq.iter_mut().zip(&un) {
+            let x = v / nc * FULL_SCALE;
+            *q = quantize(x);
+            err_u2 += (f64::from(*q) - x).powi(2);
+            abs_u1 += x.abs();
         }
         // Every entry is overwritten by `scan`: no need to clear.
-        scratch.resize(self.blocks.len() * (LANES + 1), 0.0);
-        let (approx, block_max) = scratch.split_at_mut(self.blocks.len() * LANES);
-        scan(&self.blocks, &uf, approx, block_max);
-        let best = f64::from(block_max.iter().copied().fold(f32::NEG_INFINITY, f32::max));
-        // |approx - exact| <= (n + 2) * 2^-24 * |r| * |u| for n = 36 terms (|u| = 1), plus the f64
-        // noise of the exact formula; twice that separates rows that cannot win.
-        let margin = 2.0 * (40.0 * f64::from(f32::EPSILON) * 0.5 * self.max_residual + 1e-12);
-        let floor = best - margin;
+        scratch.resize(self.blocks.len() * LANES, 0);
+        let best = f64::from(scan(&self.blocks, &uq, self.valid, scratch));
+        // With q_r = A r + e_r (|e_r| <= 1/2 per value, |A r| <= FULL_SCALE) and q_u = B u + e_u,
+        // |q_r . q_u - A B r . u| <= |A r| |e_u| + |B u|_1 / 2 + 36 / 4. Two such errors (the
+        // best row's and a candidate's) plus the f64 noise of the exact formula separate the rows
+        // that cannot win.
+        let err = FULL_SCALE * err_u2.sqrt() + 0.5 * abs_u1 + 9.0;
+        let ab = if self.max_residual > 0.0 {
+            FULL_SCALE * FULL_SCALE / self.max_residual
+        } else {
+            0.0
+        };
+        let floor = best - (2.0 * err + 1e-12 * ab + 1.0);
         let mut out = SeedMatch {
             score: SEED_NO_MATCH,
             row: None,
         };
-        for (b, &m) in block_max.iter().enumerate() {
-            if f64::from(m) < floor {
+        // Integers at or above `floor` (which may lie below every i32: then all rows qualify).
+        let floor_q = floor.ceil().max(f64::from(i32::MIN)) as i32;
+        for (b, lanes) in scratch.chunks_exact(LANES).enumerate() {
+            if !lanes.iter().fold(false, |any, &a| any | (a >= floor_q)) {
                 continue;
             }
-            for (s, &a) in approx[b * LANES..][..LANES].iter().enumerate() {
+            for (s, &a) in lanes.iter().enumerate() {
                 let i = self.slots[b * LANES + s];
-                if f64::from(a) >= floor && i != u32::MAX {
+                if a >= floor_q && i != u32::MAX {
                     let i = i as usize;
                     let d = self.exact(i, &un, nc);
                     if d < out.score {
@@ -277,54 +317,81 @@ fn prepare_user(user: &[f64]) -> Result<Option<([f64; SEED_COLUMNS], f64)>, Scor
     Ok((nc != 0.0).then_some((un, nc)))
 }
 
-/// Dot products of every block's rows with `u` (into `approx`, padding lanes -inf) and each
-/// block's maximum (into `block_max`); on x86-64 with AVX2 and FMA, the same code compiled for
-/// them (8 lanes per instruction instead of 4).
-fn scan(blocks: &[Block], u: &[f32; SEED_COLUMNS], approx: &mut [f32], block_max: &mut [f32]) {
+/// `x` rounded to the nearest 16-bit integer (callers keep |x| <= 32 767.5).
+fn quantize(x: f64) -> i16 {
+    x.round().clamp(-32_767.0, 32_767.0) as i16
+}
+
+/// Dot products of every block's 16-bit rows with `u` (into `approx`, padding lanes after the
+/// `valid` rows set to `i32::MIN`) and their maximum: `vpmaddwd` on x86-64 CPUs with AVX2, plain
+/// Rust elsewhere.
+fn scan(blocks: &[Block], u: &[i16; SEED_COLUMNS], valid: usize, approx: &mut [i32]) -> i32 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU was just checked to support AVX2 and FMA, the features `scan_avx2`
-        // is compiled for; it touches memory only through the safe slices it is given.
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just checked to support AVX2, the feature `scan_avx2` is compiled
+        // for; it touches memory only through the safe slices it is given.
         #[allow(unsafe_code)]
-        unsafe {
-            scan_avx2(blocks, u, approx, block_max)
-        };
-        return;
+        return unsafe { scan_avx2(blocks, u, valid, approx) };
     }
-    scan_generic::<false>(blocks, u, approx, block_max);
+    scan_portable(blocks, u, approx);
+    finish(valid, approx)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn scan_avx2(blocks: &[Block], u: &[f32; SEED_COLUMNS], approx: &mut [f32], block_max: &mut [f32]) {
-    scan_generic::<true>(blocks, u, approx, block_max);
-}
-
+/// Marks the padding lanes and returns the largest dot product.
 #[inline(always)]
-fn scan_generic<const FMA: bool>(
-    blocks: &[Block],
-    u: &[f32; SEED_COLUMNS],
-    approx: &mut [f32],
-    block_max: &mut [f32],
-) {
-    for ((block, out), bmax) in blocks
-        .iter()
-        .zip(approx.chunks_exact_mut(LANES))
-        .zip(block_max)
-    {
-        let mut acc = [0.0f32; LANES];
-        for (col, &uk) in block.cols.iter().zip(u) {
-            for (a, c) in acc.iter_mut().zip(col) {
-                *a = if FMA { c.mul_add(uk, *a) } else { *a + c * uk };
+fn finish(valid: usize, approx: &mut [i32]) -> i32 {
+    if let Some(pad) = approx.get_mut(valid..) {
+        pad.fill(i32::MIN);
+    }
+    approx.iter().copied().fold(i32::MIN, i32::max)
+}
+
+/// `[u0, u1]` of every column pair as one 32-bit word, the operand `pmaddwd` multiplies each
+/// lane's pair with.
+#[cfg(target_arch = "x86_64")]
+fn pair_words(u: &[i16; SEED_COLUMNS]) -> [i32; PAIRS] {
+    std::array::from_fn(|p| i32::from(u[2 * p] as u16) | (i32::from(u[2 * p + 1] as u16) << 16))
+}
+
+/// The scan on AVX2: per block and half, 18 `vpmaddwd` + `vpaddd`. Sums cannot overflow: both
+/// vectors are at most about 32 767 long (see [`FULL_SCALE`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn scan_avx2(blocks: &[Block], u: &[i16; SEED_COLUMNS], valid: usize, approx: &mut [i32]) -> i32 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256,
+    };
+    let words = pair_words(u);
+    let mut up = [_mm256_setzero_si256(); PAIRS];
+    for (v, &w) in up.iter_mut().zip(&words) {
+        *v = _mm256_set1_epi32(w);
+    }
+    for (block, out) in blocks.iter().zip(approx.chunks_exact_mut(LANES)) {
+        let mut acc = [_mm256_setzero_si256(); 2];
+        for (pair, &w) in block.pairs.iter().zip(&up) {
+            for (a, half) in acc.iter_mut().zip(pair) {
+                let v: __m256i = bytemuck::cast(*half);
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(v, w));
             }
         }
-        let mut m = f32::NEG_INFINITY;
-        for ((o, a), pad) in out.iter_mut().zip(acc).zip(block.pad) {
-            let v = if pad { f32::NEG_INFINITY } else { a };
-            *o = v;
-            m = if v > m { v } else { m };
+        let lanes: [i32; LANES] = bytemuck::cast(acc);
+        out.copy_from_slice(&lanes);
+    }
+    finish(valid, approx)
+}
+
+/// The scan in plain Rust (other CPUs): per lane, `sum of a0*u0 + a1*u1` in `i32`.
+fn scan_portable(blocks: &[Block], u: &[i16; SEED_COLUMNS], approx: &mut [i32]) {
+    for (block, out) in blocks.iter().zip(approx.chunks_exact_mut(LANES)) {
+        let mut acc = [0i32; LANES];
+        for (p, pair) in block.pairs.iter().enumerate() {
+            let (u0, u1) = (i32::from(u[2 * p]), i32::from(u[2 * p + 1]));
+            for (lane, a) in acc.iter_mut().enumerate() {
+                let v = &pair[lane / HALF][2 * (lane % HALF)..];
+                *a = a.wrapping_add(i32::from(v[0]) * u0 + i32::from(v[1]) * u1);
+            }
         }
-        *bmax = m;
+        out.copy_from_slice(&acc);
     }
 }
 
@@ -368,6 +435,29 @@ mod tests {
             let hit = m.score(c).expect("36 values");
             let reference = m.score_reference(c).expect("36 values");
             prop_assert_eq!(hit, reference);
+        }
+    }
+
+    #[test]
+    fn simd_and_portable_scans_agree() {
+        let rows = crate::synthetic::make_dancer(1000);
+        let m = SeedMatcher::from_rows(&rows).expect("finite");
+        let mut rng = crate::synthetic::Lcg::new(7);
+        for k in 0..20 {
+            let user = crate::synthetic::make_pose(&mut rng, k as f64 * 0.37);
+            let (un, nc) = prepare_user(&user).expect("36").expect("non-zero");
+            let uq: [i16; SEED_COLUMNS] =
+                std::array::from_fn(|i| quantize(un[i] / nc * FULL_SCALE));
+            let mut a = vec![0; m.blocks.len() * LANES];
+            let mut b = a.clone();
+            let best = scan(&m.blocks, &uq, m.valid, &mut a);
+            scan_portable(&m.blocks, &uq, &mut b);
+            assert_eq!(best, finish(m.valid, &mut b));
+            assert_eq!(a, b);
+            assert_eq!(
+                m.score(&user).expect("36"),
+                m.score_reference(&user).expect("36")
+            );
         }
     }
 
