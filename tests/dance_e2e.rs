@@ -339,5 +339,21 @@ async fn page_scores_a_fake_webcam_in_headless_chromium() {
         Duration::from_secs(20),
     )
     .await;
+
+    // `?annotated=1`: the server's annotated JPEGs are shown over the webcam.
+    cdp.call(
+        "Page.navigate",
+        json!({ "url": format!("http://127.0.0.1:{port}/?annotated=1") }),
+    )
+    .await;
+    cdp.wait_for(
+        "typeof __dance === 'object' && __dance.annotatedShown >= 2 \
+         && document.getElementById('cam-annotated').naturalWidth > 0 \
+         && !document.getElementById('cam-annotated').hidden",
+        "annotated frames shown",
+        Duration::from_secs(30),
+    )
+    .await;
+    cdp.screenshot(&out.join("dance-annotated.png")).await;
     drop(restarted);
 }

@@ -24,6 +24,7 @@
   const el = {
     conn: $('conn'), dancer: $('dancer'), dancerOverlay: $('dancer-overlay'), dancerFrame: $('dancer-frame'),
     dancerTime: $('dancer-time'), progress: $('progress-bar'), cam: $('cam'), camOverlay: $('cam-overlay'),
+    camAnnotated: $('cam-annotated'),
     camFrame: $('cam-frame'), camMessage: $('cam-message'), countdown: $('countdown'), flash: $('flash'),
     verdict: $('verdict'), liveBar: $('live-bar'), ring: $('ring'), score: $('score'), combo: $('combo'),
     hint: $('hint'), limbs: $('limbs'), start: $('start'), stop: $('stop'), ghost: $('ghost'), stats: $('stats'),
@@ -35,7 +36,7 @@
   const S = window.__dance = {
     connected: false, hello: null, camReady: false, playing: false, ending: false,
     sent: 0, results: 0, errors: 0, inFlight: 0, lastResult: null, lastError: null, summary: null,
-    timeline: [], latencies: [], reconnects: 0, skeletonDrawn: 0,
+    timeline: [], latencies: [], reconnects: 0, skeletonDrawn: 0, annotatedShown: 0,
   };
   let ws = null;
   let retryMs = 500;
@@ -73,7 +74,7 @@
       // grades the part of the dance this connection saw.
     };
     sock.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return; // annotated JPEG (?annotated=1): not shown by this page
+      if (typeof ev.data !== 'string') { showAnnotated(ev.data); return; }
       let msg;
       try { msg = JSON.parse(ev.data); } catch (_) { return; }
       onMessage(msg);
@@ -91,6 +92,19 @@
       retryMs = Math.min(retryMs * 2, 5000);
     };
     sock.onerror = () => { /* onclose follows; no alert, ever */ };
+  }
+
+  // ?annotated=1: the server's JPEG of the frame with the skeleton it drew, shown over the webcam
+  // (mirrored like it) instead of the page's own overlay.
+  let annotatedUrl = null;
+  el.camAnnotated.onload = () => { S.annotatedShown += 1; };
+  function showAnnotated(buffer) {
+    const previous = annotatedUrl;
+    annotatedUrl = URL.createObjectURL(new Blob([buffer], { type: 'image/jpeg' }));
+    el.camAnnotated.src = annotatedUrl;
+    el.camAnnotated.hidden = false;
+    el.camOverlay.hidden = true;
+    if (previous) URL.revokeObjectURL(previous);
   }
 
   function send(obj) {
