@@ -342,14 +342,13 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
     use pose_core::landmarks::{RawLandmarks, landmark_input, postprocess};
     let frame = RgbFrame::new(w, h, data)?;
     let mut est = PoseEstimator::new(config(ModelKind::Lite, 1))?;
-    let mut scratch = Vec::new();
     let mut det_t = vec![0f32; 224 * 224 * 3];
     let mut lm_t = vec![0f32; 256 * 256 * 3];
-    let lb = detector_input(&frame, &mut scratch, &mut det_t);
+    let lb = detector_input(&frame, &mut det_t);
     let (boxes, scores) = est.run_detector_model(&det_t)?;
     let dets = decode_detections(&boxes, &scores, &lb, w, h, &DetectorConfig::default());
     let roi = pose_core::Roi::from_detection(dets.first().context("no detection in frame 0")?);
-    landmark_input(&frame, &roi, &mut scratch, &mut lm_t);
+    landmark_input(&frame, &roi, &mut lm_t);
     let out = est.run_landmark_model(&lm_t)?;
     let time = |f: &mut dyn FnMut()| {
         let mut v: Vec<f64> = (0..50)
@@ -362,7 +361,7 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
         median(&mut v)
     };
     let a = time(&mut || {
-        std::hint::black_box(detector_input(&frame, &mut scratch, &mut det_t));
+        std::hint::black_box(detector_input(&frame, &mut det_t));
     });
     let b = time(&mut || {
         std::hint::black_box(decode_detections(
@@ -374,7 +373,7 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
             &DetectorConfig::default(),
         ));
     });
-    let c = time(&mut || landmark_input(&frame, &roi, &mut scratch, &mut lm_t));
+    let c = time(&mut || landmark_input(&frame, &roi, &mut lm_t));
     let d = time(&mut || {
         std::hint::black_box(postprocess(
             &RawLandmarks {

@@ -5,7 +5,7 @@
 
 use crate::anchors::{NUM_ANCHORS, anchors};
 use crate::frame::RgbFrame;
-use crate::warp::{Border, roi_matrix, warp_affine};
+use crate::warp::{Border, roi_matrix, warp_affine_normalized};
 
 /// Side of the detector's square input.
 pub const DETECTOR_SIZE: usize = 224;
@@ -90,12 +90,9 @@ impl Letterbox {
 }
 
 /// Fills `tensor` (224*224*3 floats, NHWC) with the detector input: the letterboxed frame, bilinear,
-/// black border, `p * 2/255 - 1`. `scratch` is a reusable byte buffer.
-pub fn detector_input(
-    frame: &RgbFrame<'_>,
-    scratch: &mut Vec<u8>,
-    tensor: &mut [f32],
-) -> Letterbox {
+/// black border, `p * 2/255 - 1` (the warp writes the floats directly, see
+/// [`warp_affine_normalized`]).
+pub fn detector_input(frame: &RgbFrame<'_>, tensor: &mut [f32]) -> Letterbox {
     let lb = Letterbox::new(frame.width(), frame.height());
     let m = roi_matrix(
         lb.cx,
@@ -106,27 +103,17 @@ pub fn detector_input(
         DETECTOR_SIZE,
         DETECTOR_SIZE,
     );
-    scratch.resize(DETECTOR_SIZE * DETECTOR_SIZE * 3, 0);
-    warp_affine(
+    warp_affine_normalized(
         frame,
         &m,
         DETECTOR_SIZE,
         DETECTOR_SIZE,
         Border::Constant,
-        scratch,
+        (2.0f64 / 255.0) as f32,
+        -1.0,
+        tensor,
     );
-    let lut = lut(2.0 / 255.0, -1.0);
-    for (t, &p) in tensor.iter_mut().zip(scratch.iter()) {
-        *t = lut[p as usize];
-    }
     lb
-}
-
-/// `p as f32 * scale + offset` for every byte value (two roundings, like numpy's
-/// `astype(float32) * float32(scale) + float32(offset)`).
-pub(crate) fn lut(scale: f64, offset: f64) -> [f32; 256] {
-    let (s, o) = (scale as f32, offset as f32);
-    std::array::from_fn(|i| i as f32 * s + o)
 }
 
 /// A decoded candidate, normalised to the padded square.

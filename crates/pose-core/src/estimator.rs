@@ -144,7 +144,6 @@ pub struct PoseEstimator {
     detector: Model,
     landmark: Model,
     config: PoseConfig,
-    scratch: Vec<u8>,
     det_tensor: Vec<f32>,
     lm_tensor: Vec<f32>,
     times: StageTimes,
@@ -182,7 +181,6 @@ impl PoseEstimator {
             detector,
             landmark,
             config,
-            scratch: Vec::new(),
             det_tensor: vec![0.0; DETECTOR_SIZE * DETECTOR_SIZE * 3],
             lm_tensor: vec![0.0; LANDMARK_SIZE * LANDMARK_SIZE * 3],
             times: StageTimes::default(),
@@ -228,7 +226,7 @@ impl PoseEstimator {
     /// [`Error::Ort`] when the model fails.
     pub fn detect(&mut self, frame: &RgbFrame<'_>) -> Result<Vec<Detection>> {
         let t0 = Instant::now();
-        let lb: Letterbox = detector_input(frame, &mut self.scratch, &mut self.det_tensor);
+        let lb: Letterbox = detector_input(frame, &mut self.det_tensor);
         self.times.det_pre += ms_since(t0);
         let t1 = Instant::now();
         let (boxes, scores) = run_detector(
@@ -262,7 +260,7 @@ impl PoseEstimator {
             });
         }
         let t0 = Instant::now();
-        landmark_input(frame, roi, &mut self.scratch, &mut self.lm_tensor);
+        landmark_input(frame, roi, &mut self.lm_tensor);
         self.times.lm_pre += ms_since(t0);
         let t1 = Instant::now();
         let out = run_landmark(

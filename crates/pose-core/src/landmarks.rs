@@ -3,11 +3,10 @@
 //! heatmap refinement (`RefineLandmarksFromHeatmapCalculator`, kernel 7, min confidence 0.5) and
 //! projection back to image pixels (`LandmarkProjectionCalculator`).
 
-use crate::detector::lut;
 use crate::frame::RgbFrame;
 use crate::pose::{Landmark, NUM_LANDMARKS, Pose};
 use crate::roi::Roi;
-use crate::warp::{Border, roi_matrix, warp_affine};
+use crate::warp::{Border, roi_matrix, warp_affine_normalized};
 
 /// Side of the landmark model's square input.
 pub const LANDMARK_SIZE: usize = 256;
@@ -20,8 +19,9 @@ pub const PRESENCE_THRESHOLD: f32 = 0.5;
 const HEATMAP_KERNEL: usize = 7;
 const HEATMAP_MIN_CONF: f64 = 0.5;
 
-/// Fills `tensor` (256*256*3 floats, NHWC) with the landmark model input for `roi`.
-pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, scratch: &mut Vec<u8>, tensor: &mut [f32]) {
+/// Fills `tensor` (256*256*3 floats, NHWC) with the landmark model input for `roi` (the warp
+/// writes `p/255` directly, see [`warp_affine_normalized`]).
+pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, tensor: &mut [f32]) {
     let m = roi_matrix(
         roi.cx,
         roi.cy,
@@ -31,19 +31,16 @@ pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, scratch: &mut Vec<u8>, te
         LANDMARK_SIZE,
         LANDMARK_SIZE,
     );
-    scratch.resize(LANDMARK_SIZE * LANDMARK_SIZE * 3, 0);
-    warp_affine(
+    warp_affine_normalized(
         frame,
         &m,
         LANDMARK_SIZE,
         LANDMARK_SIZE,
         Border::Replicate,
-        scratch,
+        (1.0f64 / 255.0) as f32,
+        0.0,
+        tensor,
     );
-    let lut = lut(1.0 / 255.0, 0.0);
-    for (t, &p) in tensor.iter_mut().zip(scratch.iter()) {
-        *t = lut[p as usize];
-    }
 }
 
 /// Raw outputs of the landmark model that the pipeline uses.

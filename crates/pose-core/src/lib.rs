@@ -19,7 +19,7 @@
 //! }
 //! # Ok::<(), pose_core::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 // Inputs and set-up.
 pub mod error;

@@ -54,18 +54,72 @@ pub fn roi_matrix(
     ]
 }
 
-#[inline(always)]
-fn fma(a: f32, b: f32, c: f32) -> f32 {
-    // Exact: a*b has at most 48 significant bits; the sum is rounded once to f64 and then to f32,
-    // which equals a single rounding whenever the exact sum fits in 53 bits (always here: the
-    // operands are pixel values, weights in [0, 1) and coordinates of moderate size).
-    (a as f64 * b as f64 + c as f64) as f32
+/// A fused multiply-add `a * b + c` with a single rounding, as OpenCV's `v_fma`.
+trait Fma {
+    fn fma(a: f32, b: f32, c: f32) -> f32;
+}
+
+/// Portable: evaluated through `f64`. Exact: `a*b` has at most 48 significant bits; the sum is
+/// rounded once to f64 and then to f32, which equals a single rounding whenever the exact sum
+/// fits in 53 bits (always here: the operands are pixel values, weights in [0, 1) and
+/// coordinates of moderate size).
+struct FmaViaF64;
+
+impl Fma for FmaViaF64 {
+    #[inline(always)]
+    fn fma(a: f32, b: f32, c: f32) -> f32 {
+        (a as f64 * b as f64 + c as f64) as f32
+    }
+}
+
+/// The FMA instruction (`vfmadd`): only inlined into functions compiled with `fma` enabled.
+#[cfg(target_arch = "x86_64")]
+struct FmaInstruction;
+
+#[cfg(target_arch = "x86_64")]
+impl Fma for FmaInstruction {
+    #[inline(always)]
+    fn fma(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+}
+
+/// Where the warp puts an output value (an integer-valued `f32` in [0, 255]).
+trait Output {
+    type Elem: Copy;
+    fn convert(&self, v: f32) -> Self::Elem;
+}
+
+/// Bytes, as `warpAffine` returns them.
+struct Bytes;
+
+impl Output for Bytes {
+    type Elem = u8;
+    #[inline(always)]
+    fn convert(&self, v: f32) -> u8 {
+        v as u8
+    }
+}
+
+/// `byte as f32 * scale + offset` (two roundings, no FMA: numpy's
+/// `img.astype(float32) * scale + offset`).
+struct Normalized {
+    scale: f32,
+    offset: f32,
+}
+
+impl Output for Normalized {
+    type Elem = f32;
+    #[inline(always)]
+    fn convert(&self, v: f32) -> f32 {
+        v * self.scale + self.offset
+    }
 }
 
 /// Largest source coordinate treated as a number; beyond it the point is simply outside.
 const COORD_LIMIT: f32 = 1.0e7;
 
-/// Side of the output tiles the warp walks through.
+/// Side of the output tiles the warp walks through; also the number of pixels computed together.
 const TILE: usize = 16;
 
 /// Warps `src` into `out` (`out_w * out_h * 3` bytes, RGB).
@@ -92,112 +146,288 @@ pub fn warp_affine(
     out: &mut [u8],
 ) {
     assert_eq!(out.len(), out_w * out_h * 3, "warp output buffer size");
+    dispatch(src, m, out_w, out_h, border, &Bytes, out);
+}
+
+/// [`warp_affine`] straight into a float tensor (`out_w * out_h * 3`, HWC): each warped byte `p`
+/// becomes `p as f32 * scale + offset` (rounded after the product and after the sum, as numpy's
+/// `astype(np.float32) * scale + offset`), without an intermediate byte image.
+///
+/// # Panics
+/// Never for valid frames; `out` must hold `out_w * out_h * 3` floats.
+///
+/// ```
+/// use pose_core::{RgbFrame, warp::{warp_affine_normalized, Border}};
+/// let src = RgbFrame::new(2, 1, &[0, 0, 0, 200, 100, 50])?;
+/// let mut out = [0f32; 3];
+/// let m = [1.0, 0.0, 0.5, 0.0, 1.0, 0.0];
+/// warp_affine_normalized(&src, &m, 1, 1, Border::Replicate, 2.0 / 255.0, -1.0, &mut out);
+/// assert_eq!(out, [100.0 * (2.0f32 / 255.0) - 1.0, 50.0 * (2.0f32 / 255.0) - 1.0, 25.0 * (2.0f32 / 255.0) - 1.0]);
+/// # Ok::<(), pose_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn warp_affine_normalized(
+    src: &RgbFrame<'_>,
+    m: &Affine,
+    out_w: usize,
+    out_h: usize,
+    border: Border,
+    scale: f32,
+    offset: f32,
+    out: &mut [f32],
+) {
+    assert_eq!(out.len(), out_w * out_h * 3, "warp output buffer size");
+    dispatch(
+        src,
+        m,
+        out_w,
+        out_h,
+        border,
+        &Normalized { scale, offset },
+        out,
+    );
+}
+
+/// Runs the warp with the FMA instruction when the CPU has it (bit-identical results, the
+/// portable path emulates it exactly).
+fn dispatch<O: Output>(
+    src: &RgbFrame<'_>,
+    m: &Affine,
+    out_w: usize,
+    out_h: usize,
+    border: Border,
+    output: &O,
+    out: &mut [O::Elem],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: `warp_avx2_fma` is a safe function whose only requirement is that the CPU
+        // supports the AVX2 and FMA instruction sets it is compiled for; both were detected at
+        // run time just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            warp_avx2_fma(src, m, out_w, out_h, border, output, out)
+        };
+        return;
+    }
+    warp::<FmaViaF64, O>(src, m, out_w, out_h, border, output, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn warp_avx2_fma<O: Output>(
+    src: &RgbFrame<'_>,
+    m: &Affine,
+    out_w: usize,
+    out_h: usize,
+    border: Border,
+    output: &O,
+    out: &mut [O::Elem],
+) {
+    warp::<FmaInstruction, O>(src, m, out_w, out_h, border, output, out);
+}
+
+/// The source image as the kernel sees it.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    data: &'a [u8],
+    /// Width and height in pixels (each < 2^31, `RgbFrame` limits them far below).
+    w: i32,
+    h: i32,
+    /// Bytes per row.
+    stride: usize,
+    border: Border,
+}
+
+#[inline(always)]
+fn warp<F: Fma, O: Output>(
+    src: &RgbFrame<'_>,
+    m: &Affine,
+    out_w: usize,
+    out_h: usize,
+    border: Border,
+    output: &O,
+    out: &mut [O::Elem],
+) {
     let mf = m.map(|v| v as f32);
-    let sw = src.width() as i64;
-    let sh = src.height() as i64;
-    let data = src.data();
-    let stride = sw as usize * 3;
-    // Row terms, exactly as OpenCV rounds them (not fused).
-    let row_terms: Vec<(f32, f32)> = (0..out_h)
-        .map(|v| {
-            let yf = v as f32;
-            (yf * mf[1] + mf[2], yf * mf[4] + mf[5])
-        })
-        .collect();
+    let source = Source {
+        data: src.data(),
+        w: src.width() as i32,
+        h: src.height() as i32,
+        stride: src.width() as usize * 3,
+        border,
+    };
     // Tiles keep the source reads of a rotated, downscaling crop within a small region (cache);
     // every pixel is computed exactly as in row order.
-    let tiles = (0..out_h)
-        .step_by(TILE)
-        .flat_map(|v0| (0..out_w).step_by(TILE).map(move |u0| (v0, u0)));
-    for (v0, u0) in tiles {
-        for (v, &(mx, my)) in row_terms.iter().enumerate().skip(v0).take(TILE) {
-            let row = &mut out[v * out_w * 3..(v + 1) * out_w * 3];
-            for u in u0..(u0 + TILE).min(out_w) {
-                let px = &mut row[u * 3..u * 3 + 3];
-                let xf = u as f32;
-                let sx = fma(xf, mf[0], mx);
-                let sy = fma(xf, mf[3], my);
-                if !(sx.abs() < COORD_LIMIT && sy.abs() < COORD_LIMIT) {
-                    // NaN or absurdly far away: outside the image.
-                    let p = match border {
-                        Border::Constant => [0, 0, 0],
-                        Border::Replicate => {
-                            let cx = if sx > 0.0 { sw - 1 } else { 0 };
-                            let cy = if sy > 0.0 { sh - 1 } else { 0 };
-                            let i = cy as usize * stride + cx as usize * 3;
-                            [data[i], data[i + 1], data[i + 2]]
-                        }
-                    };
-                    px.copy_from_slice(&p);
-                    continue;
-                }
-                let ix = floor_i64(sx);
-                let iy = floor_i64(sy);
-                // Exact: the coordinates are below 2^24 in magnitude.
-                let ax = sx - ix as f32;
-                let ay = sy - iy as f32;
-                if ix >= 0 && iy >= 0 && ix + 1 < sw && iy + 1 < sh {
-                    let i = iy as usize * stride + ix as usize * 3;
-                    for (k, out) in px.iter_mut().enumerate() {
-                        let p00 = data[i + k] as f32;
-                        let p01 = data[i + 3 + k] as f32;
-                        let p10 = data[i + stride + k] as f32;
-                        let p11 = data[i + stride + 3 + k] as f32;
-                        *out = interpolate(ax, ay, p00, p01, p10, p11);
-                    }
-                    continue;
-                }
-                match border {
-                    Border::Constant => {
-                        if ix < -1 || iy < -1 || ix >= sw || iy >= sh {
-                            px.copy_from_slice(&[0, 0, 0]);
-                            continue;
-                        }
-                        let fetch = |yy: i64, xx: i64, k: usize| -> f32 {
-                            if xx >= 0 && yy >= 0 && xx < sw && yy < sh {
-                                data[yy as usize * stride + xx as usize * 3 + k] as f32
-                            } else {
-                                0.0
-                            }
-                        };
-                        for (k, out) in px.iter_mut().enumerate() {
-                            *out = interpolate(
-                                ax,
-                                ay,
-                                fetch(iy, ix, k),
-                                fetch(iy, ix + 1, k),
-                                fetch(iy + 1, ix, k),
-                                fetch(iy + 1, ix + 1, k),
-                            );
-                        }
-                    }
-                    Border::Replicate => {
-                        let x0 = ix.clamp(0, sw - 1) as usize * 3;
-                        let x1 = (ix + 1).clamp(0, sw - 1) as usize * 3;
-                        let y0 = iy.clamp(0, sh - 1) as usize * stride;
-                        let y1 = (iy + 1).clamp(0, sh - 1) as usize * stride;
-                        for (k, out) in px.iter_mut().enumerate() {
-                            *out = interpolate(
-                                ax,
-                                ay,
-                                data[y0 + x0 + k] as f32,
-                                data[y0 + x1 + k] as f32,
-                                data[y1 + x0 + k] as f32,
-                                data[y1 + x1 + k] as f32,
-                            );
-                        }
-                    }
-                }
+    for v0 in (0..out_h).step_by(TILE) {
+        for u0 in (0..out_w).step_by(TILE) {
+            let n = TILE.min(out_w - u0);
+            for v in v0..(v0 + TILE).min(out_h) {
+                // Row terms, exactly as OpenCV rounds them (not fused).
+                let yf = v as f32;
+                let (mx, my) = (yf * mf[1] + mf[2], yf * mf[4] + mf[5]);
+                let row = &mut out[(v * out_w + u0) * 3..(v * out_w + u0 + n) * 3];
+                segment::<F, O>(&source, &mf, mx, my, u0, row, output);
             }
         }
     }
 }
 
-/// `floor` for |x| < COORD_LIMIT, with SSE2 instructions only (`f32::floor` is a libm call on
-/// baseline x86-64).
+/// Output pixels `u0..u0 + row.len() / 3` of one row (at most [`TILE`]), computed as a block: the
+/// coordinates, then the source loads (independent, so many are in flight at once), then the
+/// interpolation.
 #[inline(always)]
-fn floor_i64(x: f32) -> i64 {
-    let t = x as i64; // truncates toward zero
+fn segment<F: Fma, O: Output>(
+    src: &Source<'_>,
+    mf: &[f32; 6],
+    mx: f32,
+    my: f32,
+    u0: usize,
+    row: &mut [O::Elem],
+    output: &O,
+) {
+    let n = row.len() / 3;
+    let mut sx = [0f32; TILE];
+    let mut sy = [0f32; TILE];
+    for j in 0..TILE {
+        let xf = (u0 + j) as f32;
+        sx[j] = F::fma(xf, mf[0], mx);
+        sy[j] = F::fma(xf, mf[3], my);
+    }
+    if !sx[..n]
+        .iter()
+        .zip(&sy[..n])
+        .all(|(x, y)| x.abs() < COORD_LIMIT && y.abs() < COORD_LIMIT)
+    {
+        // NaN or absurdly far away: pixel by pixel.
+        for (j, px) in row.chunks_exact_mut(3).enumerate() {
+            let p = pixel::<F>(src, sx[j], sy[j]);
+            for (o, &v) in px.iter_mut().zip(&p) {
+                *o = output.convert(v as f32);
+            }
+        }
+        return;
+    }
+    // Source cells and weights (the lanes past `n` compute harmless values that are not stored).
+    let mut ax = [0f32; TILE];
+    let mut ay = [0f32; TILE];
+    let mut x0 = [0i32; TILE];
+    let mut x1 = [0i32; TILE];
+    let mut y0 = [0i32; TILE];
+    let mut y1 = [0i32; TILE];
+    // Constant border: 1.0 where a corner is inside the image, 0.0 where it reads black.
+    let mut wx0 = [1f32; TILE];
+    let mut wx1 = [1f32; TILE];
+    let mut wy0 = [1f32; TILE];
+    let mut wy1 = [1f32; TILE];
+    for j in 0..TILE {
+        let ix = floor_i32(sx[j]);
+        let iy = floor_i32(sy[j]);
+        // Exact: the coordinates are below 2^24 in magnitude.
+        ax[j] = sx[j] - ix as f32;
+        ay[j] = sy[j] - iy as f32;
+        let inside = |i: i32, len: i32| if i >= 0 && i < len { 1.0 } else { 0.0 };
+        wx0[j] = inside(ix, src.w);
+        wx1[j] = inside(ix + 1, src.w);
+        wy0[j] = inside(iy, src.h);
+        wy1[j] = inside(iy + 1, src.h);
+        // Replicate border: the nearest edge pixel; for the constant border the clamped pixel is
+        // loaded and then multiplied by 0.
+        x0[j] = ix.clamp(0, src.w - 1);
+        x1[j] = (ix + 1).clamp(0, src.w - 1);
+        y0[j] = iy.clamp(0, src.h - 1);
+        y1[j] = (iy + 1).clamp(0, src.h - 1);
+    }
+    let mut p00 = [[0f32; TILE]; 3];
+    let mut p01 = [[0f32; TILE]; 3];
+    let mut p10 = [[0f32; TILE]; 3];
+    let mut p11 = [[0f32; TILE]; 3];
+    let data = src.data;
+    for j in 0..TILE {
+        // In range: the coordinates are clamped to the image.
+        let r0 = y0[j] as usize * src.stride;
+        let r1 = y1[j] as usize * src.stride;
+        let c0 = x0[j] as usize * 3;
+        let c1 = x1[j] as usize * 3;
+        let (a, b) = (&data[r0 + c0..r0 + c0 + 3], &data[r0 + c1..r0 + c1 + 3]);
+        let (c, d) = (&data[r1 + c0..r1 + c0 + 3], &data[r1 + c1..r1 + c1 + 3]);
+        for k in 0..3 {
+            p00[k][j] = a[k] as f32;
+            p01[k][j] = b[k] as f32;
+            p10[k][j] = c[k] as f32;
+            p11[k][j] = d[k] as f32;
+        }
+    }
+    if src.border == Border::Constant {
+        for k in 0..3 {
+            for j in 0..TILE {
+                p00[k][j] *= wy0[j] * wx0[j];
+                p01[k][j] *= wy0[j] * wx1[j];
+                p10[k][j] *= wy1[j] * wx0[j];
+                p11[k][j] *= wy1[j] * wx1[j];
+            }
+        }
+    }
+    let mut res = [[0f32; TILE]; 3];
+    for k in 0..3 {
+        for j in 0..TILE {
+            res[k][j] = interpolate::<F>(ax[j], ay[j], p00[k][j], p01[k][j], p10[k][j], p11[k][j]);
+        }
+    }
+    for (j, px) in row.chunks_exact_mut(3).enumerate() {
+        for (k, o) in px.iter_mut().enumerate() {
+            *o = output.convert(res[k][j]);
+        }
+    }
+}
+
+/// One output pixel from its source point, for any coordinates (NaN, far outside).
+fn pixel<F: Fma>(src: &Source<'_>, sx: f32, sy: f32) -> [u8; 3] {
+    let (sw, sh) = (src.w as i64, src.h as i64);
+    let (data, stride) = (src.data, src.stride);
+    if !(sx.abs() < COORD_LIMIT && sy.abs() < COORD_LIMIT) {
+        return match src.border {
+            Border::Constant => [0, 0, 0],
+            Border::Replicate => {
+                let cx = if sx > 0.0 { sw - 1 } else { 0 };
+                let cy = if sy > 0.0 { sh - 1 } else { 0 };
+                let i = cy as usize * stride + cx as usize * 3;
+                [data[i], data[i + 1], data[i + 2]]
+            }
+        };
+    }
+    let ix = floor_i32(sx) as i64;
+    let iy = floor_i32(sy) as i64;
+    let ax = sx - ix as f32;
+    let ay = sy - iy as f32;
+    let fetch = |yy: i64, xx: i64, k: usize| -> f32 {
+        let inside = xx >= 0 && yy >= 0 && xx < sw && yy < sh;
+        match src.border {
+            _ if inside => data[yy as usize * stride + xx as usize * 3 + k] as f32,
+            Border::Constant => 0.0,
+            Border::Replicate => {
+                data[yy.clamp(0, sh - 1) as usize * stride + xx.clamp(0, sw - 1) as usize * 3 + k]
+                    as f32
+            }
+        }
+    };
+    std::array::from_fn(|k| {
+        interpolate::<F>(
+            ax,
+            ay,
+            fetch(iy, ix, k),
+            fetch(iy, ix + 1, k),
+            fetch(iy + 1, ix, k),
+            fetch(iy + 1, ix + 1, k),
+        ) as u8
+    })
+}
+
+/// `floor` for |x| < COORD_LIMIT, with SSE2 instructions only (`f32::floor` is a libm call on
+/// baseline x86-64); vectorises.
+#[inline(always)]
+fn floor_i32(x: f32) -> i32 {
+    let t = x as i32; // truncates toward zero
     if (t as f32) > x { t - 1 } else { t }
 }
 
@@ -210,13 +440,15 @@ fn round_ties_even(v: f32) -> f32 {
     (v + MAGIC) - MAGIC
 }
 
+/// Bilinear interpolation as OpenCV 5 does it, rounded half to even and saturated: an
+/// integer-valued float in [0, 255].
 #[inline(always)]
-fn interpolate(ax: f32, ay: f32, p00: f32, p01: f32, p10: f32, p11: f32) -> u8 {
-    let v0 = fma(ax, p01 - p00, p00);
-    let v1 = fma(ax, p11 - p10, p10);
-    let v = fma(ay, v1 - v0, v0);
+fn interpolate<F: Fma>(ax: f32, ay: f32, p00: f32, p01: f32, p10: f32, p11: f32) -> f32 {
+    let v0 = F::fma(ax, p01 - p00, p00);
+    let v1 = F::fma(ax, p11 - p10, p10);
+    let v = F::fma(ay, v1 - v0, v0);
     // v is within [-0.5, 255.5] up to rounding: far inside the trick's range.
-    round_ties_even(v).clamp(0.0, 255.0) as u8
+    round_ties_even(v).clamp(0.0, 255.0)
 }
 
 #[cfg(test)]
@@ -227,7 +459,7 @@ mod tests {
     fn rounding_helpers_match_std() {
         for i in -4000..4000 {
             let x = i as f32 * 0.25 + 0.125 * (i % 3) as f32;
-            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+            assert_eq!(floor_i32(x), x.floor() as i32, "{x}");
             assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
         }
         for x in [
@@ -241,7 +473,82 @@ mod tests {
             0.49999997,
         ] {
             assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
-            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+            assert_eq!(floor_i32(x), x.floor() as i32, "{x}");
+        }
+    }
+
+    /// The warp pixel by pixel through [`pixel`] with the portable FMA: the reference for the
+    /// block kernel and the FMA-instruction path.
+    fn reference(src: &RgbFrame<'_>, m: &Affine, w: usize, h: usize, border: Border) -> Vec<u8> {
+        let mf = m.map(|v| v as f32);
+        let source = Source {
+            data: src.data(),
+            w: src.width() as i32,
+            h: src.height() as i32,
+            stride: src.width() as usize * 3,
+            border,
+        };
+        let mut out = Vec::with_capacity(w * h * 3);
+        for v in 0..h {
+            let yf = v as f32;
+            let (mx, my) = (yf * mf[1] + mf[2], yf * mf[4] + mf[5]);
+            for u in 0..w {
+                let xf = u as f32;
+                let sx = FmaViaF64::fma(xf, mf[0], mx);
+                let sy = FmaViaF64::fma(xf, mf[3], my);
+                out.extend(pixel::<FmaViaF64>(&source, sx, sy));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn block_kernel_and_fma_paths_match_the_pixel_reference() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (sw, sh) = (41u32, 29u32);
+        let data: Vec<u8> = (0..sw * sh * 3).map(|_| (rand() * 256.0) as u8).collect();
+        let src = RgbFrame::new(sw, sh, &data).expect("frame");
+        let (w, h) = (37, 21); // not multiples of the tile: partial tiles too
+        for case in 0..400 {
+            let scale = 0.05 + 3.0 * rand();
+            let rot = (rand() - 0.5) * 7.0;
+            let (s, c) = rot.sin_cos();
+            let mut m = [
+                c * scale,
+                -s * scale,
+                (rand() - 0.3) * 60.0,
+                s * scale,
+                c * scale,
+                (rand() - 0.3) * 40.0,
+            ];
+            match case % 40 {
+                0 => m[2] = f64::NAN,
+                1 => m[5] = 1e9,
+                2 => m[0] = -1e12,
+                3 => m = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                _ => {}
+            }
+            for border in [Border::Constant, Border::Replicate] {
+                let want = reference(&src, &m, w, h, border);
+                let mut got = vec![0u8; w * h * 3];
+                warp_affine(&src, &m, w, h, border, &mut got);
+                assert_eq!(got, want, "case {case} {border:?} {m:?}");
+                let mut portable = vec![0u8; w * h * 3];
+                warp::<FmaViaF64, Bytes>(&src, &m, w, h, border, &Bytes, &mut portable);
+                assert_eq!(portable, want, "portable, case {case} {border:?} {m:?}");
+                let mut tensor = vec![0f32; w * h * 3];
+                let (scale, offset) = ((2.0f64 / 255.0) as f32, -1.0);
+                warp_affine_normalized(&src, &m, w, h, border, scale, offset, &mut tensor);
+                for (t, &b) in tensor.iter().zip(&want) {
+                    assert_eq!(*t, b as f32 * scale + offset, "normalized, case {case}");
+                }
+            }
         }
     }
 
