@@ -75,9 +75,6 @@ fn main() {
     );
     let roi = Roi::from_detection(dets.first().expect("a detection in the golden frame"));
 
-    if std::env::var_os("WARP_EXP").is_some() {
-        experiments(&frame, &roi, reps);
-    }
     let mut det = vec![0f32; 224 * 224 * 3];
     let mut lm = vec![0f32; 256 * 256 * 3];
     detector_input(&frame, &mut det);
@@ -115,23 +112,4 @@ fn main() {
         "  vs reference tensors: detector input {det_diff} values differ (must be 0), \
          landmark input {lm_diff} differ by > 0.5 level (ROI rounded in the JSON; few expected)"
     );
-}
-#[allow(dead_code)]
-fn experiments(frame: &pose_core::RgbFrame<'_>, roi: &Roi, reps: usize) {
-    let mut out256 = vec![0u8; 256 * 256 * 3];
-    for (label, cx, cy, size, rot) in [
-        ("roi", roi.cx, roi.cy, roi.size, roi.rotation),
-        ("roi rot0", roi.cx, roi.cy, roi.size, 0.0),
-        ("inside rot.98 size700", 540.0, 960.0, 700.0, roi.rotation),
-        ("inside rot0 size700", 540.0, 960.0, 700.0, 0.0),
-        ("inside rot.98 size256", 540.0, 960.0, 256.0, roi.rotation),
-        ("inside rot0 size256", 540.0, 960.0, 256.0, 0.0),
-        ("inside rot1.57 size700", 540.0, 960.0, 700.0, std::f64::consts::FRAC_PI_2),
-    ] {
-        let m = roi_matrix(cx, cy, size, size, rot, 256, 256);
-        let (d, d0) = time(reps, &mut || {
-            warp_affine(frame, &m, 256, 256, Border::Replicate, &mut out256)
-        });
-        println!("  exp {label:<26} {d:.3} ({d0:.3})");
-    }
 }
