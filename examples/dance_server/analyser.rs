@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use pose_core::draw::{DrawStyle, draw_pose};
 use pose_core::extract::PoseTrack;
-use pose_core::{ModelKind, PoseConfig, RgbImage, RuntimeConfig, Tracker, TrackerConfig};
+use pose_core::{
+    EstimatorPool, ModelKind, PoseConfig, RgbImage, RuntimeConfig, TrackState, TrackerConfig,
+};
 use pose_score::{
     AlignConfig, DancerTrack, Keypoint, Layout, Limb, Mirror, PoseFeatures, Scorer, ScorerConfig,
 };
@@ -51,13 +53,15 @@ impl ModelArg {
 struct Shared {
     scorer: Scorer,
     track: DancerTrack,
-    model: ModelKind,
+    /// One estimator per worker, shared by every client (loaded once, not per connection).
+    pool: EstimatorPool,
 }
 
 /// One client's pipeline.
 struct DanceAnalyser {
     shared: Arc<Shared>,
-    tracker: Tracker,
+    /// This client's tracks; each frame runs on an estimator of the shared pool.
+    tracker: TrackState,
     born: Instant,
     /// (dancer time, features) of every frame scored in this session.
     history: Vec<(f64, PoseFeatures)>,
@@ -153,13 +157,19 @@ impl Analyser for DanceAnalyser {
 
         let t1 = Instant::now();
         let now = self.born.elapsed().as_secs_f64();
+        let internal = |e: pose_core::Error| AnalyseError {
+            code: "internal",
+            message: format!("pose estimation: {e}"),
+        };
+        // The estimator goes back to the pool as soon as the pose is there.
         let pose = self
             .tracker
-            .process(&image.as_frame(), now)
-            .map_err(|e| AnalyseError {
-                code: "internal",
-                message: format!("pose estimation: {e}"),
-            })?
+            .process(
+                self.shared.pool.get().map_err(internal)?,
+                &image.as_frame(),
+                now,
+            )
+            .map_err(internal)?
             .into_iter()
             .next();
         let pose_ms = ms_since(t1);
@@ -395,25 +405,27 @@ pub fn build_state(
         threshold: scorer.config().correct_from,
     };
     let json = dancer::page_json(&track);
+    let pose_config = PoseConfig {
+        runtime: RuntimeConfig {
+            model,
+            // One thread per session: the server runs one session per worker at once.
+            intra_threads: 1,
+            ..RuntimeConfig::default()
+        },
+        ..PoseConfig::default()
+    };
+    // As many estimators as frames analysed at once (the worker permits): a free one is always
+    // there for a frame holding a permit.
+    let pool = EstimatorPool::new(pose_config, config.workers.max(1))?;
     let shared = Arc::new(Shared {
         scorer,
         track: dancer_track,
-        model,
+        pool,
     });
     let factory: AnalyserFactory = Arc::new(move || {
-        let config = PoseConfig {
-            runtime: RuntimeConfig {
-                model: shared.model,
-                // One thread per session: the server runs one session per core at once.
-                intra_threads: 1,
-                ..RuntimeConfig::default()
-            },
-            ..PoseConfig::default()
-        };
-        let tracker = Tracker::new(config, TrackerConfig::default()).map_err(|e| e.to_string())?;
         Ok(Box::new(DanceAnalyser {
             shared: shared.clone(),
-            tracker,
+            tracker: TrackState::new(TrackerConfig::default()),
             born: Instant::now(),
             history: Vec::new(),
             score_sum: 0.0,

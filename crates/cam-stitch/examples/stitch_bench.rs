@@ -6,9 +6,13 @@
 //! Per set (3 x 640x480 `media/stitch/f040`, 3 x 1280x720 `media/stitch/hd/f040`):
 //! * warp+concat: the plan (1 thread, all threads via rayon) vs the same seed pipeline through
 //!   the `opencv` crate (`cv::setNumThreads(1)` and the default);
-//! * JPEG-in -> JPEG-out (decode 3 JPEGs, stitch, encode at quality 95 as `cv2.imencode`'s
-//!   default): the plan with libjpeg-turbo and with the `image` crate, vs
-//!   `shared/tools/baselines/seed_stitch.py --decode --encode` (its own median).
+//! * JPEG-in -> JPEG-out (decode 3 JPEGs, stitch, encode at quality 95, 4:2:0 as
+//!   `cv2.imencode`'s default) with `JpegStitcher`: the RGB path (OpenCV-equal pixels) and the
+//!   YCbCr path, each on 1 thread and on all threads, vs
+//!   `shared/tools/baselines/seed_stitch.py --decode --encode` (its own median) with
+//!   `--threads 1` (against our 1 thread) and its default threads (against our all threads);
+//!   the PSNR of the YCbCr path's panorama against the RGB path's;
+//! * each stage alone (decodes, renders, encodes; also the `image` crate's codecs).
 //!
 //! Variants are timed round-robin in small batches so that load from other processes spreads
 //! evenly; medians of per-iteration wall time are reported, plus CPU time per iteration
@@ -20,7 +24,27 @@ use std::time::Instant;
 
 use cam_stitch::opencv_baseline::Mat;
 use cam_stitch::opencv_baseline::{self, SeedPipeline};
-use cam_stitch::{Config, JpegBackend, JpegCodec, Plan, PlanOptions, RgbImage};
+use cam_stitch::{
+    Config, JpegBackend, JpegCodec, JpegStitcher, Plan, PlanOptions, RgbImage, YuvFrame, YuvPlan,
+};
+
+/// PSNR (dB), max absolute difference and the share (%) of samples differing by more than 8.
+fn compare(a: &RgbImage, b: &RgbImage) -> (f64, u8, f64) {
+    let (mut se, mut max, mut over) = (0f64, 0u8, 0usize);
+    for (&x, &y) in a.as_bytes().iter().zip(b.as_bytes()) {
+        let d = x.abs_diff(y);
+        se += f64::from(d) * f64::from(d);
+        max = max.max(d);
+        over += usize::from(d > 8);
+    }
+    let n = a.as_bytes().len().max(1) as f64;
+    let mse = se / n;
+    (
+        10.0 * (255.0 * 255.0 / mse).log10(),
+        max,
+        over as f64 * 100.0 / n,
+    )
+}
 
 fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
@@ -242,94 +266,127 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
 
-        println!("JPEG-in -> JPEG-out (decode 3, stitch, encode q95):");
-        let mut codec_t = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
-        let mut codec_i = JpegCodec::with_backend(JpegBackend::Image)?;
-        let mut bufs_t = vec![RgbImage::default(); 3];
-        let mut bufs_i = vec![RgbImage::default(); 3];
-        let mut pano_t = serial.new_output();
-        let mut pano_i = serial.new_output();
-        let (mut jpeg_t, mut jpeg_i) = (Vec::new(), Vec::new());
-        // all threads: the 3 decodes in parallel (rayon), rows split, one encode
-        let mut par_codecs: Vec<JpegCodec> = (0..jpegs.len())
-            .map(|_| JpegCodec::with_backend(JpegBackend::TurboJpeg))
-            .collect::<Result<_, _>>()?;
-        let mut bufs_p = vec![RgbImage::default(); jpegs.len()];
-        let mut pano_p = parallel.new_output();
-        let mut enc_p = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
-        let mut jpeg_p = Vec::new();
+        println!("JPEG-in -> JPEG-out (decode 3, stitch, encode q95 4:2:0), JpegStitcher:");
+        let jpeg_refs: Vec<Option<&[u8]>> = jpegs.iter().map(|j| Some(j.as_slice())).collect();
+        let stitcher =
+            |rgb_only: bool, parallel: bool| -> Result<JpegStitcher, cam_stitch::StitchError> {
+                let mut s = JpegStitcher::new(
+                    config.clone(),
+                    PlanOptions {
+                        parallel,
+                        ..PlanOptions::default()
+                    },
+                )?;
+                s.set_rgb_only(rgb_only);
+                s.set_quality(95);
+                Ok(s)
+            };
+        let mut st = [
+            stitcher(true, false)?,
+            stitcher(false, false)?,
+            stitcher(true, true)?,
+            stitcher(false, true)?,
+        ];
+        let mut outs = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        for (s, o) in st.iter_mut().zip(outs.iter_mut()) {
+            s.stitch(&jpeg_refs, o)?; // builds the plans
+        }
+        let [s0, s1, s2, s3] = &mut st;
+        let [o0, o1, o2, o3] = &mut outs;
         let mut variants = vec![
-            Variant::new("plan 1 thread + turbojpeg", true, || {
-                for (j, b) in jpegs.iter().zip(bufs_t.iter_mut()) {
-                    let _ = codec_t.decode(j, b);
-                }
-                let inputs: Vec<_> = bufs_t.iter().map(|c| Some(c.view())).collect();
-                let _ = serial.render(&inputs, &mut pano_t);
-                let _ = codec_t.encode(pano_t.view(), 95, &mut jpeg_t);
+            Variant::new("rgb path, 1 thread", true, || {
+                let _ = s0.stitch(&jpeg_refs, o0);
             }),
-            Variant::new("plan 1 thread + image crate", true, || {
-                for (j, b) in jpegs.iter().zip(bufs_i.iter_mut()) {
-                    let _ = codec_i.decode(j, b);
-                }
-                let inputs: Vec<_> = bufs_i.iter().map(|c| Some(c.view())).collect();
-                let _ = serial.render(&inputs, &mut pano_i);
-                let _ = codec_i.encode(pano_i.view(), 95, &mut jpeg_i);
+            Variant::new("yuv path, 1 thread", true, || {
+                let _ = s1.stitch(&jpeg_refs, o1);
+            }),
+            Variant::new("rgb path, all threads", false, || {
+                let _ = s2.stitch(&jpeg_refs, o2);
+            }),
+            Variant::new("yuv path, all threads", false, || {
+                let _ = s3.stitch(&jpeg_refs, o3);
             }),
         ];
-        variants.push(Variant::new("plan all threads + turbojpeg", false, || {
-            use rayon::prelude::*;
-            par_codecs
-                .par_iter_mut()
-                .zip(bufs_p.par_iter_mut())
-                .zip(jpegs.par_iter())
-                .for_each(|((c, b), j)| {
-                    let _ = c.decode(j, b);
-                });
-            let inputs: Vec<_> = bufs_p.iter().map(|c| Some(c.view())).collect();
-            let _ = parallel.render(&inputs, &mut pano_p);
-            let _ = enc_p.encode(pano_p.view(), 95, &mut jpeg_p);
-        }));
         time_all(&mut variants, iters);
-        print(&variants, "plan 1 thread + turbojpeg");
-        let ours_par = variants[2].median();
-        let ours = variants[0].median();
-        let ours_cpu = median(&variants[0].cpu);
+        print(&variants, "rgb path, 1 thread");
+        let full: Vec<(f64, f64)> = variants
+            .iter()
+            .map(|v| (v.median(), median(&v.cpu)))
+            .collect();
         drop(variants);
+        let rgb_pano = cam_stitch::decode_jpeg(&outs[0])?;
+        let yuv_pano = cam_stitch::decode_jpeg(&outs[1])?;
+        let (psnr, max, over) = compare(&rgb_pano, &yuv_pano);
         println!(
-            "  jpeg sizes: turbojpeg {} bytes, image crate {} bytes",
-            jpeg_t.len(),
-            jpeg_i.len()
+            "  jpeg sizes: rgb path {} bytes, yuv path {} bytes; yuv vs rgb path (decoded): PSNR {psnr:.2} dB, max diff {max}, {over:.3}% of samples > 8",
+            outs[0].len(),
+            outs[1].len()
         );
 
-        println!("JPEG codec alone (3 decodes / 1 encode q95 of the panorama):");
+        println!("stages (CPU per call):");
         let mut d_t = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
         let mut d_i = JpegCodec::with_backend(JpegBackend::Image)?;
+        let mut d_y = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
         let mut e_t = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
         let mut e_i = JpegCodec::with_backend(JpegBackend::Image)?;
+        let mut e_y = JpegCodec::with_backend(JpegBackend::TurboJpeg)?;
         let mut tmp_t = RgbImage::default();
         let mut tmp_i = RgbImage::default();
-        let (mut o_t, mut o_i) = (Vec::new(), Vec::new());
+        let mut yuv_frames = vec![YuvFrame::default(); jpegs.len()];
+        for (j, f) in jpegs.iter().zip(yuv_frames.iter_mut()) {
+            d_y.decode_yuv(j, f)?;
+        }
+        let yuv_inputs: Vec<_> = yuv_frames
+            .iter()
+            .map(|f| (f.size(), f.subsampling()))
+            .collect();
+        let yplan = YuvPlan::new(&config, &yuv_inputs)?;
+        let mut ypano = yplan.new_output();
+        let frame_refs: Vec<_> = yuv_frames.iter().map(Some).collect();
+        yplan.render(&frame_refs, &mut ypano)?;
+        let ypano_enc = ypano.clone();
+        let mut yuv_dec = yuv_frames.clone();
+        let (mut o_t, mut o_i, mut o_y) = (Vec::new(), Vec::new(), Vec::new());
         let pano = out1.clone();
         let mut variants = vec![
-            Variant::new("decode x3 turbojpeg", true, || {
+            Variant::new("decode x3 turbojpeg RGB", true, || {
                 for j in &jpegs {
                     let _ = d_t.decode(j, &mut tmp_t);
                 }
             }),
-            Variant::new("decode x3 image crate", true, || {
+            Variant::new("decode x3 turbojpeg YCbCr planes", true, || {
+                for (j, f) in jpegs.iter().zip(yuv_dec.iter_mut()) {
+                    let _ = d_y.decode_yuv(j, f);
+                }
+            }),
+            Variant::new("decode x3 image crate RGB", true, || {
                 for j in &jpegs {
                     let _ = d_i.decode(j, &mut tmp_i);
                 }
             }),
-            Variant::new("encode turbojpeg", true, || {
+            Variant::new("render rgb plan", true, || {
+                let _ = serial.render(&inputs, &mut out1);
+            }),
+            Variant::new("render yuv plan", true, || {
+                let _ = yplan.render(&frame_refs, &mut ypano);
+            }),
+            Variant::new("encode turbojpeg from RGB", true, || {
                 let _ = e_t.encode(pano.view(), 95, &mut o_t);
             }),
-            Variant::new("encode image crate", true, || {
+            Variant::new("encode turbojpeg from planes", true, || {
+                let _ = e_y.encode_yuv(&ypano_enc, 95, &mut o_y);
+            }),
+            Variant::new("encode image crate from RGB", true, || {
                 let _ = e_i.encode(pano.view(), 95, &mut o_i);
             }),
         ];
         time_all(&mut variants, iters.div_ceil(2));
-        print(&variants, "decode x3 turbojpeg");
+        print(&variants, "decode x3 turbojpeg RGB");
+        println!(
+            "  plan memory: rgb {:.1} MB, yuv {:.1} MB",
+            serial.memory_bytes() as f64 / 1e6,
+            yplan.memory_bytes() as f64 / 1e6
+        );
         drop(variants);
 
         if let Some(py) = &python {
@@ -338,11 +395,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!(
                         "  python seed_stitch.py --decode --encode --threads {threads}: wall median {py_ms:.3} ms, cpu {py_cpu:.3} ms per panorama"
                     );
+                    // 1 thread vs the seed on 1 thread; all threads vs the seed's default
+                    let (rgb, yuv) = if threads == 1 {
+                        (full[0], full[1])
+                    } else {
+                        (full[2], full[3])
+                    };
+                    let ours = if threads == 1 {
+                        "1 thread"
+                    } else {
+                        "all threads"
+                    };
                     println!(
-                        "    plan+turbojpeg (1 thread) faster by: wall x{:.2}, cpu x{:.2}; all threads: wall x{:.2} (goal >= 2)",
-                        py_ms / ours,
-                        py_cpu / ours_cpu,
-                        py_ms / ours_par,
+                        "    ours {ours}: rgb path wall x{:.2}, yuv path wall x{:.2} (goal >= 2){}",
+                        py_ms / rgb.0,
+                        py_ms / yuv.0,
+                        if threads == 1 {
+                            format!(
+                                "; cpu rgb x{:.2}, yuv x{:.2}",
+                                py_cpu / rgb.1,
+                                py_cpu / yuv.1
+                            )
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }

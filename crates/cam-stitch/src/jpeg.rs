@@ -12,6 +12,19 @@ use image::ImageDecoder as _;
 use crate::config::Limits;
 use crate::error::{Result, StitchError};
 use crate::rgb::{RgbImage, RgbView};
+use crate::yuv::{Subsampling, YuvFrame};
+
+/// What a JPEG's header says: size and, for YCbCr JPEGs, the chroma subsampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JpegHeader {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Chroma subsampling of a YCbCr JPEG; `None` for grayscale, RGB, CMYK or YCCK JPEGs
+    /// (which the YCbCr path cannot take as they are).
+    pub subsampling: Option<Subsampling>,
+}
 
 /// Which JPEG implementation a [`JpegCodec`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +101,8 @@ struct Turbo {
     dec: turbojpeg::Decompressor,
     enc: turbojpeg::Compressor,
     buf: Vec<u8>,
+    /// Created on the first [`JpegCodec::encode_yuv`].
+    planes: Option<crate::turbo_yuv::PlaneEncoder>,
 }
 
 impl JpegCodec {
@@ -108,6 +123,7 @@ impl JpegCodec {
                 dec: turbojpeg::Decompressor::new().map_err(err)?,
                 enc: turbojpeg::Compressor::new().map_err(err)?,
                 buf: Vec::new(),
+                planes: None,
             })
         } else {
             None
@@ -169,6 +185,119 @@ impl JpegCodec {
             *out = RgbImage::from(img.to_rgb8());
         }
         Ok(())
+    }
+
+    /// Reads a JPEG's header (size, subsampling) without decoding it.
+    ///
+    /// With the `image` backend the subsampling is not reported (`None`).
+    pub fn read_header(&mut self, jpeg: &[u8]) -> Result<JpegHeader> {
+        #[cfg(feature = "turbojpeg")]
+        if let Some(t) = self.turbo.as_mut() {
+            let h = t
+                .dec
+                .read_header(jpeg)
+                .map_err(|e| StitchError::Decode(e.to_string()))?;
+            Self::check_size(&self.limits, h.width as u64, h.height as u64)?;
+            let subsampling = match (h.colorspace, h.subsamp) {
+                (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::None) => Some(Subsampling::S444),
+                (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::Sub2x1) => {
+                    Some(Subsampling::S422)
+                }
+                (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::Sub2x2) => {
+                    Some(Subsampling::S420)
+                }
+                (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::Sub1x2) => {
+                    Some(Subsampling::S440)
+                }
+                (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::Sub4x1) => {
+                    Some(Subsampling::S411)
+                }
+                _ => None,
+            };
+            return Ok(JpegHeader {
+                width: h.width as u32,
+                height: h.height as u32,
+                subsampling,
+            });
+        }
+        let err = |e: image::ImageError| StitchError::Decode(e.to_string());
+        let decoder = image::codecs::jpeg::JpegDecoder::new(Cursor::new(jpeg)).map_err(err)?;
+        let (width, height) = decoder.dimensions();
+        Self::check_size(&self.limits, u64::from(width), u64::from(height))?;
+        Ok(JpegHeader {
+            width,
+            height,
+            subsampling: None,
+        })
+    }
+
+    /// Decodes a YCbCr JPEG into its planes, without colour conversion or chroma upsampling
+    /// (`out` is re-shaped as needed, its allocation reused). Needs the `turbojpeg` backend;
+    /// grayscale, RGB and CMYK JPEGs are an error (decode those with [`JpegCodec::decode`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "turbojpeg")] {
+    /// use cam_stitch::{JpegCodec, Subsampling, YuvFrame};
+    /// let mut codec = JpegCodec::new()?;
+    /// let mut frame = YuvFrame::new(48, 32, Subsampling::S420);
+    /// frame.planes_mut().0.fill(100);
+    /// let mut jpeg = Vec::new();
+    /// codec.encode_yuv(&frame, 90, &mut jpeg)?;
+    /// let mut back = YuvFrame::default();
+    /// codec.decode_yuv(&jpeg, &mut back)?;
+    /// assert_eq!((back.size(), back.subsampling()), ((48, 32), Subsampling::S420));
+    /// assert!(back.planes().0.iter().all(|&v| v.abs_diff(100) <= 1));
+    /// # }
+    /// # Ok::<(), cam_stitch::StitchError>(())
+    /// ```
+    pub fn decode_yuv(&mut self, jpeg: &[u8], out: &mut YuvFrame) -> Result<()> {
+        let header = self.read_header(jpeg)?;
+        #[cfg(feature = "turbojpeg")]
+        if let Some(t) = self.turbo.as_mut() {
+            let Some(sub) = header.subsampling else {
+                return Err(StitchError::Decode(
+                    "the JPEG is not YCbCr with chroma planes (grayscale, RGB or CMYK)".into(),
+                ));
+            };
+            out.reshape(header.width, header.height, sub);
+            let subsamp = match sub {
+                Subsampling::S444 => turbojpeg::Subsamp::None,
+                Subsampling::S422 => turbojpeg::Subsamp::Sub2x1,
+                Subsampling::S420 => turbojpeg::Subsamp::Sub2x2,
+                Subsampling::S440 => turbojpeg::Subsamp::Sub1x2,
+                Subsampling::S411 => turbojpeg::Subsamp::Sub4x1,
+            };
+            let image = turbojpeg::YuvImage {
+                pixels: out.as_mut_bytes(),
+                width: header.width as usize,
+                align: 1,
+                height: header.height as usize,
+                subsamp,
+            };
+            return t
+                .dec
+                .decompress_to_yuv(jpeg, image)
+                .map_err(|e| StitchError::Decode(e.to_string()));
+        }
+        let _ = (header, out);
+        Err(StitchError::BackendUnavailable("turbojpeg"))
+    }
+
+    /// Encodes YCbCr planes (with their own subsampling, 4:2:0 for a [`crate::YuvPlan`]
+    /// panorama) as a baseline JPEG at `quality` (1..=100) into `out` (cleared first), without
+    /// colour conversion or chroma downsampling. Needs the `turbojpeg` backend.
+    pub fn encode_yuv(&mut self, frame: &YuvFrame, quality: u8, out: &mut Vec<u8>) -> Result<()> {
+        #[cfg(feature = "turbojpeg")]
+        if let Some(t) = self.turbo.as_mut() {
+            if t.planes.is_none() {
+                t.planes = Some(crate::turbo_yuv::PlaneEncoder::new()?);
+            }
+            if let Some(enc) = t.planes.as_mut() {
+                return enc.encode(frame, quality, out);
+            }
+        }
+        let _ = (frame, quality, out);
+        Err(StitchError::BackendUnavailable("turbojpeg"))
     }
 
     /// Encodes `img` as a baseline JPEG (quality 1..=100, 4:2:0) into `out` (cleared first).

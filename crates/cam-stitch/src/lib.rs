@@ -32,7 +32,8 @@
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
 //! [`opencv_baseline`], for comparisons and benchmarks).
-#![forbid(unsafe_code)]
+// `unsafe` only in `turbo_yuv` (libjpeg-turbo's encode from planes; invariants documented there).
+#![deny(unsafe_code)]
 
 mod bilinear;
 mod config;
@@ -43,11 +44,18 @@ mod kernel;
 #[cfg(feature = "opencv")]
 pub mod opencv_baseline;
 mod plan;
+mod plane;
 mod rgb;
+mod stitcher;
+#[cfg(feature = "turbojpeg")]
+mod turbo_yuv;
+mod yuv;
 
 pub use config::{CameraConfig, CameraUrl, ConcatX, Config, Limits, Perspective, Rotation};
 pub use error::{Result, StitchError};
 pub use homography::Homography;
-pub use jpeg::{JpegBackend, JpegCodec, decode_image, decode_jpeg, encode_jpeg};
+pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, encode_jpeg};
 pub use plan::{Plan, PlanOptions};
 pub use rgb::{RgbImage, RgbView};
+pub use stitcher::{JpegStitcher, StitchPath};
+pub use yuv::{Subsampling, YuvFrame, YuvInput, YuvPlan};

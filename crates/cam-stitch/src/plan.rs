@@ -107,7 +107,7 @@ pub struct Plan {
 
 /// The 2x2 block of the unrotated `ow x oh` camera image that holds the rotated-image block at
 /// `(sx, sy)`, and the sub-pixel position `(fx, fy)` (0..=32) of the sample inside it.
-fn block_in_input(
+pub(crate) fn block_in_input(
     rotation: Rotation,
     ow: i64,
     oh: i64,
@@ -133,12 +133,12 @@ fn block_in_input(
 }
 
 /// Geometry of one camera used while planning.
-struct CameraGeometry {
-    inv: Homography,
-    rotation: Rotation,
-    input: (u32, u32),
-    rotated: (u32, u32),
-    block_w: u32,
+pub(crate) struct CameraGeometry {
+    pub(crate) inv: Homography,
+    pub(crate) rotation: Rotation,
+    pub(crate) input: (u32, u32),
+    pub(crate) rotated: (u32, u32),
+    pub(crate) block_w: u32,
 }
 
 impl CameraGeometry {
@@ -166,6 +166,52 @@ impl CameraGeometry {
     }
 }
 
+/// Validates `config` and the input sizes and computes each camera's geometry.
+pub(crate) fn camera_geometry(
+    config: &Config,
+    input_sizes: &[(u32, u32)],
+    options: &PlanOptions,
+) -> Result<Vec<CameraGeometry>> {
+    config.validate(&options.limits)?;
+    if input_sizes.len() != config.camera.len() {
+        return Err(StitchError::CameraCount {
+            expected: config.camera.len(),
+            got: input_sizes.len(),
+        });
+    }
+    let mut geometry = Vec::with_capacity(config.camera.len());
+    for (n, (cam, &(iw, ih))) in config.camera.iter().zip(input_sizes).enumerate() {
+        let max = options.limits.max_side;
+        if iw == 0 || ih == 0 || iw > max || ih > max {
+            return Err(StitchError::ImageSize {
+                camera: n,
+                got_width: iw,
+                got_height: ih,
+                reason: format!("sides must be 1..={max} pixels"),
+            });
+        }
+        let invalid = |reason: &str| StitchError::InvalidCamera {
+            camera: n,
+            field: "perspective.src",
+            reason: reason.to_string(),
+        };
+        let m = Homography::for_perspective(&cam.perspective)
+            .ok_or_else(|| invalid("the quad gives a singular perspective transform"))?;
+        let inv = m
+            .inverse()
+            .ok_or_else(|| invalid("the perspective transform is not invertible"))?;
+        let p = &cam.perspective;
+        geometry.push(CameraGeometry {
+            inv,
+            rotation: cam.rotate,
+            input: (iw, ih),
+            rotated: cam.rotate.rotated_size(iw, ih),
+            block_w: bilinear::invoker_block_width(p.width, p.height),
+        });
+    }
+    Ok(geometry)
+}
+
 impl Plan {
     /// Plans the panorama for `config` and the camera image sizes `(width, height)` as received
     /// (before rotation), in config order, with default [`PlanOptions`].
@@ -191,44 +237,7 @@ impl Plan {
         input_sizes: &[(u32, u32)],
         options: &PlanOptions,
     ) -> Result<Plan> {
-        config.validate(&options.limits)?;
-        if input_sizes.len() != config.camera.len() {
-            return Err(StitchError::CameraCount {
-                expected: config.camera.len(),
-                got: input_sizes.len(),
-            });
-        }
-        let mut geometry = Vec::with_capacity(config.camera.len());
-        for (n, (cam, &(iw, ih))) in config.camera.iter().zip(input_sizes).enumerate() {
-            let max = options.limits.max_side;
-            if iw == 0 || ih == 0 || iw > max || ih > max {
-                return Err(StitchError::ImageSize {
-                    camera: n,
-                    got_width: iw,
-                    got_height: ih,
-                    reason: format!("sides must be 1..={max} pixels"),
-                });
-            }
-            let invalid = |reason: &str| StitchError::InvalidCamera {
-                camera: n,
-                field: "perspective.src",
-                reason: reason.to_string(),
-            };
-            let m = Homography::for_perspective(&cam.perspective)
-                .ok_or_else(|| invalid("the quad gives a singular perspective transform"))?;
-            let inv = m
-                .inverse()
-                .ok_or_else(|| invalid("the perspective transform is not invertible"))?;
-            let p = &cam.perspective;
-            geometry.push(CameraGeometry {
-                inv,
-                rotation: cam.rotate,
-                input: (iw, ih),
-                rotated: cam.rotate.rotated_size(iw, ih),
-                block_w: bilinear::invoker_block_width(p.width, p.height),
-            });
-        }
-
+        let geometry = camera_geometry(config, input_sizes, options)?;
         let (width, height) = config.output_size();
         let npix = width as usize * height as usize;
         let mut offsets = vec![0u32; npix];

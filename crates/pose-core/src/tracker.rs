@@ -4,6 +4,8 @@
 //! persons are tracked and `redetect_interval` frames have passed. A track whose pose presence
 //! drops below `min_presence` is dropped. Optional One Euro smoothing per track.
 
+use std::ops::DerefMut;
+
 use crate::error::Result;
 use crate::estimator::{PoseConfig, PoseEstimator};
 use crate::frame::RgbFrame;
@@ -61,7 +63,7 @@ pub struct TrackedPose {
     pub tracked: bool,
 }
 
-/// Video-mode pose tracking over a [`PoseEstimator`].
+/// Video-mode pose tracking over a [`PoseEstimator`] it owns: a [`TrackState`] and its estimator.
 ///
 /// ```no_run
 /// use pose_core::{PoseConfig, RgbImage, Tracker, TrackerConfig};
@@ -76,11 +78,7 @@ pub struct TrackedPose {
 #[derive(Debug)]
 pub struct Tracker {
     estimator: PoseEstimator,
-    config: TrackerConfig,
-    tracks: Vec<Track>,
-    next_id: u64,
-    frames_since_detection: u32,
-    detector_ran: bool,
+    state: TrackState,
 }
 
 impl Tracker {
@@ -96,17 +94,86 @@ impl Tracker {
     pub fn from_estimator(estimator: PoseEstimator, config: TrackerConfig) -> Self {
         Self {
             estimator,
-            config,
-            tracks: Vec::new(),
-            next_id: 0,
-            frames_since_detection: 0,
-            detector_ran: false,
+            state: TrackState::new(config),
         }
     }
 
     /// The estimator (for its timings and configuration).
     pub fn estimator(&mut self) -> &mut PoseEstimator {
         &mut self.estimator
+    }
+
+    /// The current tracks.
+    pub fn tracks(&self) -> &[Track] {
+        self.state.tracks()
+    }
+
+    /// Whether the detector ran on the last frame.
+    pub fn detector_ran(&self) -> bool {
+        self.state.detector_ran()
+    }
+
+    /// Forgets all tracks (e.g. after a scene cut).
+    pub fn reset(&mut self) {
+        self.state.reset();
+    }
+
+    /// Poses in the next video frame; `timestamp` in seconds (video time, used by smoothing).
+    ///
+    /// # Errors
+    /// [`crate::Error::Ort`] when a model fails.
+    pub fn process(&mut self, frame: &RgbFrame<'_>, timestamp: f64) -> Result<Vec<Pose>> {
+        self.state.process(&mut self.estimator, frame, timestamp)
+    }
+
+    /// Like [`process`](Self::process), with track ids.
+    ///
+    /// # Errors
+    /// [`crate::Error::Ort`] when a model fails.
+    pub fn process_tracked(
+        &mut self,
+        frame: &RgbFrame<'_>,
+        timestamp: f64,
+    ) -> Result<Vec<TrackedPose>> {
+        self.state
+            .process_tracked(&mut self.estimator, frame, timestamp)
+    }
+}
+
+/// The tracking state of one video stream without an estimator of its own: each frame runs on
+/// the estimator it is given, so many streams can share a few estimators (see
+/// [`EstimatorPool`](crate::EstimatorPool)). Same behaviour as [`Tracker`].
+///
+/// ```no_run
+/// use pose_core::{EstimatorPool, PoseConfig, RgbImage, TrackState, TrackerConfig};
+/// let pool = EstimatorPool::new(PoseConfig::default(), 2)?;
+/// let mut streams = [TrackState::new(TrackerConfig::default()), TrackState::new(TrackerConfig::default())];
+/// let img = RgbImage::open("a.jpg")?;
+/// for state in &mut streams {
+///     let poses = state.process(pool.get()?, &img.as_frame(), 0.0)?;
+///     println!("{} poses", poses.len());
+/// }
+/// # Ok::<(), pose_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TrackState {
+    config: TrackerConfig,
+    tracks: Vec<Track>,
+    next_id: u64,
+    frames_since_detection: u32,
+    detector_ran: bool,
+}
+
+impl TrackState {
+    /// No track yet.
+    pub fn new(config: TrackerConfig) -> Self {
+        Self {
+            config,
+            tracks: Vec::new(),
+            next_id: 0,
+            frames_since_detection: 0,
+            detector_ran: false,
+        }
     }
 
     /// The current tracks.
@@ -125,13 +192,20 @@ impl Tracker {
         self.frames_since_detection = 0;
     }
 
-    /// Poses in the next video frame; `timestamp` in seconds (video time, used by smoothing).
+    /// Poses in the next video frame, computed with `estimator` (its config gives `max_poses`
+    /// and `min_presence`): `&mut PoseEstimator`, or a [`PooledEstimator`](crate::PooledEstimator)
+    /// (given back to its pool when this returns); `timestamp` in seconds.
     ///
     /// # Errors
     /// [`crate::Error::Ort`] when a model fails.
-    pub fn process(&mut self, frame: &RgbFrame<'_>, timestamp: f64) -> Result<Vec<Pose>> {
+    pub fn process(
+        &mut self,
+        estimator: impl DerefMut<Target = PoseEstimator>,
+        frame: &RgbFrame<'_>,
+        timestamp: f64,
+    ) -> Result<Vec<Pose>> {
         Ok(self
-            .process_tracked(frame, timestamp)?
+            .process_tracked(estimator, frame, timestamp)?
             .into_iter()
             .map(|t| t.pose)
             .collect())
@@ -143,11 +217,12 @@ impl Tracker {
     /// [`crate::Error::Ort`] when a model fails.
     pub fn process_tracked(
         &mut self,
+        mut estimator: impl DerefMut<Target = PoseEstimator>,
         frame: &RgbFrame<'_>,
         timestamp: f64,
     ) -> Result<Vec<TrackedPose>> {
-        let min_presence = self.estimator.config().min_presence;
-        let max_poses = self.estimator.config().max_poses;
+        let min_presence = estimator.config().min_presence;
+        let max_poses = estimator.config().max_poses;
         self.detector_ran = false;
         // 1. Follow the existing tracks.
         let mut kept = Vec::with_capacity(self.tracks.len());
@@ -156,7 +231,7 @@ impl Tracker {
             if !track.roi.is_valid() {
                 continue;
             }
-            let res = self.estimator.landmarks(frame, &track.roi)?;
+            let res = estimator.landmarks(frame, &track.roi)?;
             if res.presence >= min_presence {
                 track.roi = res.next_roi();
                 track.last = res;
@@ -188,7 +263,7 @@ impl Tracker {
         if want_detection {
             self.detector_ran = true;
             self.frames_since_detection = 0;
-            let detections = self.estimator.detect(frame)?;
+            let detections = estimator.detect(frame)?;
             for det in detections {
                 if self.tracks.len() >= max_poses {
                     break;
@@ -197,7 +272,7 @@ impl Tracker {
                 if !roi.is_valid() || self.is_duplicate(&roi) {
                     continue;
                 }
-                let res = self.estimator.landmarks(frame, &roi)?;
+                let res = estimator.landmarks(frame, &roi)?;
                 if res.presence < min_presence {
                     continue;
                 }

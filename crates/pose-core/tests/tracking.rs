@@ -81,3 +81,59 @@ fn two_persons_tracked() {
     let ids: Vec<u64> = second.iter().map(|t| t.id).collect();
     assert_eq!(ids, first.iter().map(|t| t.id).collect::<Vec<_>>());
 }
+
+#[test]
+fn pooled_estimators_serve_several_streams_like_own_trackers() {
+    use pose_core::{EstimatorPool, TrackState};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let person = frame("p2s_single_cam01_f060");
+    let pool = Arc::new(EstimatorPool::new(config(1), 2).expect("models"));
+    assert_eq!((pool.loaded(), pool.size()), (1, 2));
+
+    // Two streams on one pool give what a tracker with its own estimator gives.
+    let mut own = Tracker::new(config(1), TrackerConfig::default()).expect("models");
+    let mut streams = [
+        TrackState::new(TrackerConfig::default()),
+        TrackState::new(TrackerConfig::default()),
+    ];
+    for k in 0..2 {
+        let t = f64::from(k) / 30.0;
+        let expected = own.process(&person.as_frame(), t).expect("run");
+        for state in &mut streams {
+            let got = state
+                .process(pool.get().expect("estimator"), &person.as_frame(), t)
+                .expect("run");
+            assert_eq!(got, expected);
+            assert_eq!(state.detector_ran(), k == 0);
+        }
+    }
+    assert_eq!(pool.loaded(), 1, "one stream at a time needs one estimator");
+
+    // Two lent out at once: a second is loaded; a third request waits for a return.
+    let a = pool.get().expect("first");
+    let b = pool.get().expect("second");
+    assert_eq!(pool.loaded(), 2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            let e = pool.get().expect("third, after a return");
+            tx.send(e.config().max_poses).expect("send");
+        })
+    };
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the pool is full: the third request must wait"
+    );
+    drop(a);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("served after a return"),
+        1
+    );
+    waiter.join().expect("waiter");
+    drop(b);
+    assert_eq!(pool.loaded(), 2);
+}
