@@ -3,8 +3,13 @@
 //! throughput of tracking on 640x480 frames with one and two workers.
 //!
 //! ```text
-//! cargo run --release -p pose-core --example pose_bench -- [--frames 50] [--video PATH] [--threads 1] [--no-python]
+//! cargo run --release -p pose-core --example pose_bench -- [--frames 50] [--rounds 3] [--video PATH] [--threads 1] [--no-python]
 //! ```
+//!
+//! Each pipeline (lite/full, detector on every frame/tracking) runs `--rounds` times on the same
+//! frames, alternating Rust and Python (Rust first in even rounds, Python first in odd ones, a
+//! fresh estimator or Python process each round), so that both see the same machine load; the
+//! medians are over all frames of all rounds, and the ratio of every round is printed too.
 //!
 //! Frames are decoded once up front with the `ffmpeg` CLI (decode is excluded from all timings,
 //! as in the reference). The Python reference runs with
@@ -51,6 +56,9 @@ struct Args {
     /// Frames to process (from the start of the video).
     #[arg(long, default_value_t = 50)]
     frames: usize,
+    /// Alternating Rust/Python rounds per pipeline.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Video file (default: ../shared/media/pose2sim/single/cam01.mp4, 1080x1920).
     #[arg(long)]
     video: Option<PathBuf>,
@@ -218,6 +226,9 @@ fn config(model: ModelKind, threads: usize) -> PoseConfig {
     }
 }
 
+/// One frame's stage times, total time (ms) and whether the detector ran.
+type Sample = (StageTimes, f64, bool);
+
 fn run_rust(
     model: ModelKind,
     threads: usize,
@@ -225,7 +236,7 @@ fn run_rust(
     w: u32,
     h: u32,
     frames: &[Vec<u8>],
-) -> Result<Medians> {
+) -> Result<Vec<Sample>> {
     let mut samples = Vec::with_capacity(frames.len());
     if track {
         let mut tracker = Tracker::new(config(model, threads), TrackerConfig::default())?;
@@ -250,7 +261,7 @@ fn run_rust(
             samples.push((est.times(), total, true));
         }
     }
-    Ok(Medians::from_samples(&samples))
+    Ok(samples)
 }
 
 fn run_python(
@@ -259,7 +270,7 @@ fn run_python(
     threads: usize,
     track: bool,
     n: usize,
-) -> Result<Medians> {
+) -> Result<Vec<Sample>> {
     let root = posecam_test_support::workspace_root();
     let python = root.join(".cache/venv/bin/python");
     let script = posecam_test_support::shared("tools/pose_ref.py");
@@ -304,7 +315,7 @@ fn run_python(
             ran_det,
         ));
     }
-    Ok(Medians::from_samples(&samples))
+    Ok(samples)
 }
 
 /// Frames per second of tracking with `workers` threads, each with its own tracker over a
@@ -413,10 +424,38 @@ fn main() -> Result<()> {
         "{:<28} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>6}",
         "pipeline", "detpre", "detinf", "detpst", "lmpre", "lminf", "lmpst", "total"
     );
+    let rounds = args.rounds.max(1);
     for model in [ModelKind::Lite, ModelKind::Full] {
         for track in [false, true] {
             let mode = if track { "track" } else { "detect" };
-            let ours = run_rust(model, args.threads, track, w, h, &frames)?;
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            let mut round_ratios = Vec::new();
+            for round in 0..rounds {
+                let rust = |ours: &mut Vec<Sample>| -> Result<f64> {
+                    let s = run_rust(model, args.threads, track, w, h, &frames)?;
+                    let total = Medians::from_samples(&s).total;
+                    ours.extend(s);
+                    Ok(total)
+                };
+                let python = |theirs: &mut Vec<Sample>| -> Result<f64> {
+                    if args.no_python {
+                        return Ok(f64::NAN);
+                    }
+                    let s = run_python(&video, model, args.threads, track, frames.len())?;
+                    let total = Medians::from_samples(&s).total;
+                    theirs.extend(s);
+                    Ok(total)
+                };
+                let (r, p) = if round % 2 == 0 {
+                    let r = rust(&mut ours)?;
+                    (r, python(&mut theirs)?)
+                } else {
+                    let p = python(&mut theirs)?;
+                    (rust(&mut ours)?, p)
+                };
+                round_ratios.push(r / p);
+            }
+            let ours = Medians::from_samples(&ours);
             println!("{}", ours.line(&format!("rust   {model} {mode}")));
             println!(
                 "{:<28} pre+post {:.2} ms = {:.1} % of model time {:.2} ms",
@@ -426,12 +465,15 @@ fn main() -> Result<()> {
                 ours.model()
             );
             if !args.no_python {
-                let py = run_python(&video, model, args.threads, track, frames.len())?;
+                let py = Medians::from_samples(&theirs);
                 println!("{}", py.line(&format!("python {model} {mode}")));
+                let per_round: Vec<String> =
+                    round_ratios.iter().map(|r| format!("{r:.2}")).collect();
                 println!(
-                    "{:<28} ratio rust/python total {:.2} (pre+post {:.2} vs {:.2} ms)",
+                    "{:<28} ratio rust/python total {:.2} (rounds: {}; pre+post {:.2} vs {:.2} ms)",
                     "",
                     ours.total / py.total,
+                    per_round.join(" "),
                     ours.non_model(),
                     py.non_model()
                 );
