@@ -52,7 +52,7 @@ fn stages(c: &mut Criterion) {
     let mut det_tensor = vec![0f32; 224 * 224 * 3];
     let mut lm_tensor = vec![0f32; 256 * 256 * 3];
     c.bench_function("pose/detector_input 1080x1920->224", |b| {
-        b.iter(|| detector_input(black_box(&frame), &mut det_tensor))
+        b.iter(|| detector_input(black_box(&frame), 1, &mut det_tensor))
     });
     c.bench_function("pose/detector_decode_nms", |b| {
         b.iter(|| {
@@ -67,7 +67,7 @@ fn stages(c: &mut Criterion) {
         })
     });
     c.bench_function("pose/landmark_input roi->256", |b| {
-        b.iter(|| landmark_input(black_box(&frame), black_box(&roi), &mut lm_tensor))
+        b.iter(|| landmark_input(black_box(&frame), black_box(&roi), 1, &mut lm_tensor))
     });
     c.bench_function("pose/landmark_postprocess (refine+project)", |b| {
         b.iter(|| {

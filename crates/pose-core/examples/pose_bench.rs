@@ -319,10 +319,16 @@ fn run_python(
 }
 
 /// Frames per second of tracking with `workers` threads, each with its own tracker over a
-/// contiguous share of the frames (one session pair per worker, 1 intra-op thread each).
+/// contiguous share of the frames (one session pair per worker, 1 intra-op thread each; the
+/// default 2 crop threads with one worker, 1 with several).
 fn throughput(workers: usize, w: u32, h: u32, frames: &[Vec<u8>]) -> Result<f64> {
     let trackers: Vec<Tracker> = (0..workers)
-        .map(|_| Tracker::new(config(ModelKind::Lite, 1), TrackerConfig::default()))
+        .map(|_| {
+            // One crop thread per worker once every core has its own worker.
+            let mut cfg = config(ModelKind::Lite, 1);
+            cfg.crop_threads = if workers > 1 { 1 } else { cfg.crop_threads };
+            Tracker::new(cfg, TrackerConfig::default())
+        })
         .collect::<Result<_, _>>()?;
     let chunk = frames.len().div_ceil(workers);
     let t0 = Instant::now();
@@ -355,11 +361,11 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
     let mut est = PoseEstimator::new(config(ModelKind::Lite, 1))?;
     let mut det_t = vec![0f32; 224 * 224 * 3];
     let mut lm_t = vec![0f32; 256 * 256 * 3];
-    let lb = detector_input(&frame, &mut det_t);
+    let lb = detector_input(&frame, 1, &mut det_t);
     let (boxes, scores) = est.run_detector_model(&det_t)?;
     let dets = decode_detections(&boxes, &scores, &lb, w, h, &DetectorConfig::default());
     let roi = pose_core::Roi::from_detection(dets.first().context("no detection in frame 0")?);
-    landmark_input(&frame, &roi, &mut lm_t);
+    landmark_input(&frame, &roi, 1, &mut lm_t);
     let out = est.run_landmark_model(&lm_t)?;
     let time = |f: &mut dyn FnMut()| {
         let mut v: Vec<f64> = (0..50)
@@ -372,7 +378,7 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
         median(&mut v)
     };
     let a = time(&mut || {
-        std::hint::black_box(detector_input(&frame, &mut det_t));
+        std::hint::black_box(detector_input(&frame, 1, &mut det_t));
     });
     let b = time(&mut || {
         std::hint::black_box(decode_detections(
@@ -384,7 +390,7 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
             &DetectorConfig::default(),
         ));
     });
-    let c = time(&mut || landmark_input(&frame, &roi, &mut lm_t));
+    let c = time(&mut || landmark_input(&frame, &roi, 1, &mut lm_t));
     let d = time(&mut || {
         std::hint::black_box(postprocess(
             &RawLandmarks {

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Prints the median and minimum time of `detector_input` (letterbox warp to 224x224 + tensor)
-//! and `landmark_input` (rotated ROI crop to 256x256 + tensor), and of the warps alone.
+//! and `landmark_input` (rotated ROI crop to 256x256 + tensor) on 1 and 2 threads, and of the
+//! byte warps alone.
 
 use std::path::Path;
 use std::time::Instant;
@@ -77,10 +78,10 @@ fn main() {
 
     let mut det = vec![0f32; 224 * 224 * 3];
     let mut lm = vec![0f32; 256 * 256 * 3];
-    detector_input(&frame, &mut det);
+    detector_input(&frame, 1, &mut det);
     let gdet = t("det_input");
     let det_diff = det.iter().zip(&gdet).filter(|(a, b)| a != b).count();
-    landmark_input(&frame, &roi, &mut lm);
+    landmark_input(&frame, &roi, 1, &mut lm);
     let glm = t("lm_input");
     let lm_diff = lm
         .iter()
@@ -89,9 +90,13 @@ fn main() {
         .count();
 
     let (a, a0) = time(reps, &mut || {
-        std::hint::black_box(detector_input(&frame, &mut det));
+        std::hint::black_box(detector_input(&frame, 1, &mut det));
     });
-    let (b, b0) = time(reps, &mut || landmark_input(&frame, &roi, &mut lm));
+    let (b, b0) = time(reps, &mut || landmark_input(&frame, &roi, 1, &mut lm));
+    let (a2, a20) = time(reps, &mut || {
+        std::hint::black_box(detector_input(&frame, 2, &mut det));
+    });
+    let (b2, b20) = time(reps, &mut || landmark_input(&frame, &roi, 2, &mut lm));
     let mdet = roi_matrix(lb.cx, lb.cy, lb.side, lb.side, 0.0, 224, 224);
     let mut out224 = vec![0u8; 224 * 224 * 3];
     let (c, c0) = time(reps, &mut || {
@@ -106,8 +111,12 @@ fn main() {
         "warp_bench {}x{} {name}, {reps} reps, ms median (min):",
         img.width, img.height
     );
-    println!("  detector_input  {a:.3} ({a0:.3})   warp 224 alone {c:.3} ({c0:.3})");
-    println!("  landmark_input  {b:.3} ({b0:.3})   warp 256 alone {d:.3} ({d0:.3})");
+    println!(
+        "  detector_input  {a:.3} ({a0:.3})   2 threads {a2:.3} ({a20:.3})   byte warp 224 alone {c:.3} ({c0:.3})"
+    );
+    println!(
+        "  landmark_input  {b:.3} ({b0:.3})   2 threads {b2:.3} ({b20:.3})   byte warp 256 alone {d:.3} ({d0:.3})"
+    );
     println!(
         "  vs reference tensors: detector input {det_diff} values differ (must be 0), \
          landmark input {lm_diff} differ by > 0.5 level (ROI rounded in the JSON; few expected)"

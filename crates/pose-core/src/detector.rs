@@ -5,7 +5,7 @@
 
 use crate::anchors::{NUM_ANCHORS, anchors};
 use crate::frame::RgbFrame;
-use crate::warp::{Border, roi_matrix, warp_affine_normalized};
+use crate::warp::{Border, roi_matrix, warp_affine_normalized_parallel};
 
 /// Side of the detector's square input.
 pub const DETECTOR_SIZE: usize = 224;
@@ -91,8 +91,8 @@ impl Letterbox {
 
 /// Fills `tensor` (224*224*3 floats, NHWC) with the detector input: the letterboxed frame, bilinear,
 /// black border, `p * 2/255 - 1` (the warp writes the floats directly, see
-/// [`warp_affine_normalized`]).
-pub fn detector_input(frame: &RgbFrame<'_>, tensor: &mut [f32]) -> Letterbox {
+/// [`warp_affine_normalized_parallel`] on `threads` row bands; 1 = the calling thread only).
+pub fn detector_input(frame: &RgbFrame<'_>, threads: usize, tensor: &mut [f32]) -> Letterbox {
     let lb = Letterbox::new(frame.width(), frame.height());
     let m = roi_matrix(
         lb.cx,
@@ -103,7 +103,7 @@ pub fn detector_input(frame: &RgbFrame<'_>, tensor: &mut [f32]) -> Letterbox {
         DETECTOR_SIZE,
         DETECTOR_SIZE,
     );
-    warp_affine_normalized(
+    warp_affine_normalized_parallel(
         frame,
         &m,
         DETECTOR_SIZE,
@@ -111,6 +111,7 @@ pub fn detector_input(frame: &RgbFrame<'_>, tensor: &mut [f32]) -> Letterbox {
         Border::Constant,
         (2.0f64 / 255.0) as f32,
         -1.0,
+        threads,
         tensor,
     );
     lb

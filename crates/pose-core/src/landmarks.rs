@@ -6,7 +6,7 @@
 use crate::frame::RgbFrame;
 use crate::pose::{Landmark, NUM_LANDMARKS, Pose};
 use crate::roi::Roi;
-use crate::warp::{Border, roi_matrix, warp_affine_normalized};
+use crate::warp::{Border, roi_matrix, warp_affine_normalized_parallel};
 
 /// Side of the landmark model's square input.
 pub const LANDMARK_SIZE: usize = 256;
@@ -20,8 +20,9 @@ const HEATMAP_KERNEL: usize = 7;
 const HEATMAP_MIN_CONF: f64 = 0.5;
 
 /// Fills `tensor` (256*256*3 floats, NHWC) with the landmark model input for `roi` (the warp
-/// writes `p/255` directly, see [`warp_affine_normalized`]).
-pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, tensor: &mut [f32]) {
+/// writes `p/255` directly, see [`warp_affine_normalized_parallel`]; `threads` row bands, 1 = the
+/// calling thread only).
+pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, threads: usize, tensor: &mut [f32]) {
     let m = roi_matrix(
         roi.cx,
         roi.cy,
@@ -31,7 +32,7 @@ pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, tensor: &mut [f32]) {
         LANDMARK_SIZE,
         LANDMARK_SIZE,
     );
-    warp_affine_normalized(
+    warp_affine_normalized_parallel(
         frame,
         &m,
         LANDMARK_SIZE,
@@ -39,6 +40,7 @@ pub fn landmark_input(frame: &RgbFrame<'_>, roi: &Roi, tensor: &mut [f32]) {
         Border::Replicate,
         (1.0f64 / 255.0) as f32,
         0.0,
+        threads,
         tensor,
     );
 }

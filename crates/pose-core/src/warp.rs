@@ -20,6 +20,8 @@
 //! the golden 1080x1920 frame (`examples/warp_bench.rs`): landmark crop + tensor 0.9 ms with
 //! AVX2+FMA, 1.65 ms portable (the former scalar version: 6.5-11 ms, cache-miss bound).
 
+use std::ops::Range;
+
 use crate::frame::RgbFrame;
 
 /// What the warp reads outside the source image.
@@ -168,7 +170,7 @@ pub fn warp_affine(
     out: &mut [u8],
 ) {
     assert_eq!(out.len(), out_w * out_h * 3, "warp output buffer size");
-    dispatch(src, m, out_w, out_h, border, &Bytes, out);
+    dispatch(src, m, out_w, 0..out_h, border, &Bytes, out);
 }
 
 /// [`warp_affine`] straight into a float tensor (`out_w * out_h * 3`, HWC): each warped byte `p`
@@ -198,16 +200,54 @@ pub fn warp_affine_normalized(
     offset: f32,
     out: &mut [f32],
 ) {
+    warp_affine_normalized_parallel(src, m, out_w, out_h, border, scale, offset, 1, out);
+}
+
+/// [`warp_affine_normalized`] with the output rows split into `threads` bands (multiples of the
+/// 16-row tiles) computed in parallel on rayon's thread pool; the same result. `threads <= 1`
+/// runs on the calling thread only.
+///
+/// # Panics
+/// Never for valid frames; `out` must hold `out_w * out_h * 3` floats.
+///
+/// ```
+/// use pose_core::{RgbFrame, warp::{warp_affine_normalized, warp_affine_normalized_parallel, Border}};
+/// let data: Vec<u8> = (0..64 * 48 * 3).map(|i| (i % 251) as u8).collect();
+/// let src = RgbFrame::new(64, 48, &data)?;
+/// let m = [0.7, 0.2, 3.0, -0.2, 0.7, 9.0];
+/// let (mut a, mut b) = (vec![0f32; 40 * 40 * 3], vec![0f32; 40 * 40 * 3]);
+/// warp_affine_normalized(&src, &m, 40, 40, Border::Replicate, 1.0 / 255.0, 0.0, &mut a);
+/// warp_affine_normalized_parallel(&src, &m, 40, 40, Border::Replicate, 1.0 / 255.0, 0.0, 2, &mut b);
+/// assert_eq!(a, b);
+/// # Ok::<(), pose_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn warp_affine_normalized_parallel(
+    src: &RgbFrame<'_>,
+    m: &Affine,
+    out_w: usize,
+    out_h: usize,
+    border: Border,
+    scale: f32,
+    offset: f32,
+    threads: usize,
+    out: &mut [f32],
+) {
+    use rayon::prelude::*;
     assert_eq!(out.len(), out_w * out_h * 3, "warp output buffer size");
-    dispatch(
-        src,
-        m,
-        out_w,
-        out_h,
-        border,
-        &Normalized { scale, offset },
-        out,
-    );
+    let output = Normalized { scale, offset };
+    let band = out_h.div_ceil(threads.max(1)).div_ceil(TILE) * TILE;
+    if threads <= 1 || band >= out_h || out_w == 0 {
+        dispatch(src, m, out_w, 0..out_h, border, &output, out);
+        return;
+    }
+    out.par_chunks_mut(band * out_w * 3)
+        .enumerate()
+        .for_each(|(i, part)| {
+            let v0 = i * band;
+            let rows = v0..v0 + part.len() / (out_w * 3);
+            dispatch(src, m, out_w, rows, border, &output, part);
+        });
 }
 
 /// Runs the warp with the FMA instruction when the CPU has it (bit-identical results, the
@@ -216,7 +256,7 @@ fn dispatch<O: Output>(
     src: &RgbFrame<'_>,
     m: &Affine,
     out_w: usize,
-    out_h: usize,
+    rows: Range<usize>,
     border: Border,
     output: &O,
     out: &mut [O::Elem],
@@ -228,11 +268,11 @@ fn dispatch<O: Output>(
         // run time just above.
         #[allow(unsafe_code)]
         unsafe {
-            warp_avx2_fma(src, m, out_w, out_h, border, output, out)
+            warp_avx2_fma(src, m, out_w, rows, border, output, out)
         };
         return;
     }
-    warp::<FmaViaF64, O>(src, m, out_w, out_h, border, output, out);
+    warp::<FmaViaF64, O>(src, m, out_w, rows, border, output, out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -241,12 +281,12 @@ fn warp_avx2_fma<O: Output>(
     src: &RgbFrame<'_>,
     m: &Affine,
     out_w: usize,
-    out_h: usize,
+    rows: Range<usize>,
     border: Border,
     output: &O,
     out: &mut [O::Elem],
 ) {
-    warp::<FmaInstruction, O>(src, m, out_w, out_h, border, output, out);
+    warp::<FmaInstruction, O>(src, m, out_w, rows, border, output, out);
 }
 
 /// The source image as the kernel sees it.
@@ -266,7 +306,7 @@ fn warp<F: Fma, O: Output>(
     src: &RgbFrame<'_>,
     m: &Affine,
     out_w: usize,
-    out_h: usize,
+    rows: Range<usize>,
     border: Border,
     output: &O,
     out: &mut [O::Elem],
@@ -281,14 +321,15 @@ fn warp<F: Fma, O: Output>(
     };
     // Tiles keep the source reads of a rotated, downscaling crop within a small region (cache);
     // every pixel is computed exactly as in row order.
-    for v0 in (0..out_h).step_by(TILE) {
+    for v0 in rows.clone().step_by(TILE) {
         for u0 in (0..out_w).step_by(TILE) {
             let n = TILE.min(out_w - u0);
-            for v in v0..(v0 + TILE).min(out_h) {
+            for v in v0..(v0 + TILE).min(rows.end) {
                 // Row terms, exactly as OpenCV rounds them (not fused).
                 let yf = v as f32;
                 let (mx, my) = (yf * mf[1] + mf[2], yf * mf[4] + mf[5]);
-                let row = &mut out[(v * out_w + u0) * 3..(v * out_w + u0 + n) * 3];
+                let i = (v - rows.start) * out_w + u0;
+                let row = &mut out[i * 3..(i + n) * 3];
                 segment::<F, O>(&source, &mf, mx, my, u0, row, output);
             }
         }
@@ -577,11 +618,25 @@ mod tests {
                 warp_affine(&src, &m, w, h, border, &mut got);
                 assert_eq!(got, want, "case {case} {border:?} {m:?}");
                 let mut portable = vec![0u8; w * h * 3];
-                warp::<FmaViaF64, Bytes>(&src, &m, w, h, border, &Bytes, &mut portable);
+                warp::<FmaViaF64, Bytes>(&src, &m, w, 0..h, border, &Bytes, &mut portable);
                 assert_eq!(portable, want, "portable, case {case} {border:?} {m:?}");
                 let mut tensor = vec![0f32; w * h * 3];
                 let (scale, offset) = ((2.0f64 / 255.0) as f32, -1.0);
                 warp_affine_normalized(&src, &m, w, h, border, scale, offset, &mut tensor);
+                let mut banded = vec![0f32; w * h * 3];
+                let threads = 1 + case % 3;
+                warp_affine_normalized_parallel(
+                    &src,
+                    &m,
+                    w,
+                    h,
+                    border,
+                    scale,
+                    offset,
+                    threads,
+                    &mut banded,
+                );
+                assert_eq!(banded, tensor, "{threads} bands, case {case}");
                 for (t, &b) in tensor.iter().zip(&want) {
                     assert_eq!(*t, b as f32 * scale + offset, "normalized, case {case}");
                 }

@@ -267,12 +267,12 @@ fn input_tensors_match_reference() {
     let img = load_frame(TENSOR_FRAME);
     let frame = img.as_frame();
     let mut det = vec![0.0f32; 224 * 224 * 3];
-    detector_input(&frame, &mut det);
+    detector_input(&frame, 1, &mut det);
     let gdet = tensor(&format!("{TENSOR_FRAME}_det_input.npy"));
     let js = read_json(&golden_dir().join(format!("{TENSOR_FRAME}.json")));
     let roi = roi_of(&js["poses"][0]["roi"]);
     let mut lm = vec![0.0f32; 256 * 256 * 3];
-    landmark_input(&frame, &roi, &mut lm);
+    landmark_input(&frame, &roi, 1, &mut lm);
     let glm = tensor(&format!("{TENSOR_FRAME}_lm_input.npy"));
     let diffs = |a: &[f32], b: &[f32], scale: f32| {
         let d: Vec<f32> = a
