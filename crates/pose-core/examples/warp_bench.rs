@@ -8,7 +8,8 @@
 //!
 //! Prints the median and minimum time of `detector_input` (letterbox warp to 224x224 + tensor)
 //! and `landmark_input` (rotated ROI crop to 256x256 + tensor) on 1 and 2 threads, and of the
-//! byte warps alone.
+//! byte warps alone: first on the same (cache-warm) frame, then "cold", on a different copy of
+//! the frame each call, as in a video pipeline.
 
 use std::path::Path;
 use std::time::Instant;
@@ -16,7 +17,7 @@ use std::time::Instant;
 use pose_core::detector::{DetectorConfig, Letterbox, decode_detections, detector_input};
 use pose_core::landmarks::landmark_input;
 use pose_core::warp::{Border, roi_matrix, warp_affine};
-use pose_core::{RgbImage, Roi};
+use pose_core::{RgbFrame, RgbImage, Roi};
 
 /// Minimal `.npy` reader (little-endian float32, C order, version 1 header).
 fn read_npy(path: &Path) -> Vec<f32> {
@@ -97,6 +98,23 @@ fn main() {
         std::hint::black_box(detector_input(&frame, 2, &mut det));
     });
     let (b2, b20) = time(reps, &mut || landmark_input(&frame, &roi, 2, &mut lm));
+    // Cold: a different copy of the frame on every call (32 x 6 MB, more than the caches), as in
+    // a video pipeline where each frame is new and the model calls evict the caches.
+    let copies: Vec<Vec<u8>> = (0..32).map(|_| frame.data().to_vec()).collect();
+    let cold = |i: &mut usize| {
+        *i += 1;
+        RgbFrame::new(img.width, img.height, &copies[*i % copies.len()]).expect("frame copy")
+    };
+    let mut i = 0;
+    let mut cold_times = [(0.0, 0.0); 4];
+    for (k, threads) in [1, 2].into_iter().enumerate() {
+        cold_times[2 * k] = time(reps, &mut || {
+            std::hint::black_box(detector_input(&cold(&mut i), threads, &mut det));
+        });
+        cold_times[2 * k + 1] = time(reps, &mut || {
+            landmark_input(&cold(&mut i), &roi, threads, &mut lm)
+        });
+    }
     let mdet = roi_matrix(lb.cx, lb.cy, lb.side, lb.side, 0.0, 224, 224);
     let mut out224 = vec![0u8; 224 * 224 * 3];
     let (c, c0) = time(reps, &mut || {
@@ -117,6 +135,9 @@ fn main() {
     println!(
         "  landmark_input  {b:.3} ({b0:.3})   2 threads {b2:.3} ({b20:.3})   byte warp 256 alone {d:.3} ({d0:.3})"
     );
+    let [(ca, ca0), (cb, cb0), (ca2, ca20), (cb2, cb20)] = cold_times;
+    println!("  cold frames: detector_input {ca:.3} ({ca0:.3})   2 threads {ca2:.3} ({ca20:.3})");
+    println!("  cold frames: landmark_input {cb:.3} ({cb0:.3})   2 threads {cb2:.3} ({cb20:.3})");
     println!(
         "  vs reference tensors: detector input {det_diff} values differ (must be 0), \
          landmark input {lm_diff} differ by > 0.5 level (ROI rounded in the JSON; few expected)"
