@@ -391,6 +391,10 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
         ));
     });
     let c = time(&mut || landmark_input(&frame, &roi, 1, &mut lm_t));
+    let a2 = time(&mut || {
+        std::hint::black_box(detector_input(&frame, 2, &mut det_t));
+    });
+    let c2 = time(&mut || landmark_input(&frame, &roi, 2, &mut lm_t));
     let d = time(&mut || {
         std::hint::black_box(postprocess(
             &RawLandmarks {
@@ -404,7 +408,8 @@ fn stage_micro(w: u32, h: u32, data: &[u8]) -> Result<()> {
     });
     let _ = Letterbox::new(w, h);
     println!(
-        "stages alone (median of 50, ms): detector input {a:.3}, decode+NMS {b:.3}, landmark input {c:.3}, landmark post {d:.3}"
+        "stages alone (median of 50, ms): detector input {a:.3} (2 crop threads {a2:.3}), decode+NMS {b:.3}, \
+         landmark input {c:.3} (2 crop threads {c2:.3}), landmark post {d:.3}"
     );
     Ok(())
 }
