@@ -12,7 +12,8 @@
 //! medians are over all frames of all rounds, and the ratio of every round is printed too.
 //!
 //! Frames are decoded once up front with the `ffmpeg` CLI (decode is excluded from all timings,
-//! as in the reference). The Python reference runs with
+//! as in the reference); each is copied into a working buffer just before it is timed, as the
+//! reference's `cvtColor` writes its RGB frame just before its timed section. The Python reference runs with
 //! `.cache/venv/bin/python ../shared/tools/pose_ref.py VIDEO --model M --max-frames N --threads T
 //! [--track] --json OUT --quiet`, and its per-frame `timings_ms` are read back from OUT.
 
@@ -238,22 +239,28 @@ fn run_rust(
     frames: &[Vec<u8>],
 ) -> Result<Vec<Sample>> {
     let mut samples = Vec::with_capacity(frames.len());
-    if track {
-        let mut tracker = Tracker::new(config(model, threads), TrackerConfig::default())?;
-        // Warm-up on the first frame (the reference's first frame includes session warm-up too,
-        // but its median is unaffected; ours likewise).
-        for data in frames {
-            let frame = RgbFrame::new(w, h, data)?;
+    // Each frame is copied into a working buffer just before it is timed, as the reference's
+    // `cv2.cvtColor` produces its RGB frame just before its timed section: both pipelines start
+    // on a frame that was just written (decode and conversion excluded on both sides), not on one
+    // of the 40 x 6 MB frames decoded up front, which would be out of every cache.
+    let mut work = vec![0u8; frames.first().map_or(0, Vec::len)];
+    let (mut tracker, mut est) = if track {
+        let t = Tracker::new(config(model, threads), TrackerConfig::default())?;
+        (Some(t), None)
+    } else {
+        (None, Some(PoseEstimator::new(config(model, threads))?))
+    };
+    for data in frames {
+        work.copy_from_slice(data);
+        let frame = RgbFrame::new(w, h, &work)?;
+        // The first frame includes session warm-up on both sides; the medians are unaffected.
+        if let Some(tracker) = tracker.as_mut() {
             tracker.estimator().reset_times();
             let t0 = Instant::now();
             tracker.process(&frame, 0.0)?;
             let total = t0.elapsed().as_secs_f64() * 1e3;
             samples.push((tracker.estimator().times(), total, tracker.detector_ran()));
-        }
-    } else {
-        let mut est = PoseEstimator::new(config(model, threads))?;
-        for data in frames {
-            let frame = RgbFrame::new(w, h, data)?;
+        } else if let Some(est) = est.as_mut() {
             est.reset_times();
             let t0 = Instant::now();
             est.estimate(&frame)?;
