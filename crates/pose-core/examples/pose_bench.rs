@@ -13,9 +13,10 @@
 //!
 //! Frames are decoded once up front with the `ffmpeg` CLI (decode is excluded from all timings,
 //! as in the reference); each is copied into a working buffer just before it is timed, as the
-//! reference's `cvtColor` writes its RGB frame just before its timed section. The Python reference runs with
-//! `.cache/venv/bin/python ../shared/tools/pose_ref.py VIDEO --model M --max-frames N --threads T
-//! [--track] --json OUT --quiet`, and its per-frame `timings_ms` are read back from OUT.
+//! reference's `cvtColor` writes its RGB frame just before its timed section. The Python
+//! reference runs with `.cache/venv/bin/python ../shared/tools/pose_ref.py VIDEO --model M
+//! --max-frames N --threads T [--track] --json OUT --quiet`, and its per-frame `timings_ms` are
+//! read back from OUT.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
