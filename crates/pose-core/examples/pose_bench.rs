@@ -3,7 +3,7 @@
 //! throughput of tracking on 640x480 frames with one and two workers.
 //!
 //! ```text
-//! cargo run --release -p pose-core --example pose_bench -- [--frames 50] [--rounds 3] [--video PATH] [--threads 1] [--no-python]
+//! cargo run --release -p pose-core --example pose_bench -- [--frames 50] [--rounds 3] [--video PATH] [--threads 1] [--crop-threads 2] [--no-python]
 //! ```
 //!
 //! Each pipeline (lite/full, detector on every frame/tracking) runs `--rounds` times on the same
@@ -61,6 +61,9 @@ struct Args {
     /// Alternating Rust/Python rounds per pipeline.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// `PoseConfig::crop_threads` of the Rust latency pipelines (0 = the default, 2).
+    #[arg(long, default_value_t = 0)]
+    crop_threads: usize,
     /// Video file (default: ../shared/media/pose2sim/single/cam01.mp4, 1080x1920).
     #[arg(long)]
     video: Option<PathBuf>,
@@ -234,6 +237,7 @@ type Sample = (StageTimes, f64, bool);
 fn run_rust(
     model: ModelKind,
     threads: usize,
+    crop_threads: usize,
     track: bool,
     w: u32,
     h: u32,
@@ -245,11 +249,14 @@ fn run_rust(
     // on a frame that was just written (decode and conversion excluded on both sides), not on one
     // of the 40 x 6 MB frames decoded up front, which would be out of every cache.
     let mut work = vec![0u8; frames.first().map_or(0, Vec::len)];
+    let mut cfg = config(model, threads);
+    if crop_threads > 0 {
+        cfg.crop_threads = crop_threads;
+    }
     let (mut tracker, mut est) = if track {
-        let t = Tracker::new(config(model, threads), TrackerConfig::default())?;
-        (Some(t), None)
+        (Some(Tracker::new(cfg, TrackerConfig::default())?), None)
     } else {
-        (None, Some(PoseEstimator::new(config(model, threads))?))
+        (None, Some(PoseEstimator::new(cfg)?))
     };
     for data in frames {
         work.copy_from_slice(data);
@@ -451,7 +458,7 @@ fn main() -> Result<()> {
             let mut round_ratios = Vec::new();
             for round in 0..rounds {
                 let rust = |ours: &mut Vec<Sample>| -> Result<f64> {
-                    let s = run_rust(model, args.threads, track, w, h, &frames)?;
+                    let s = run_rust(model, args.threads, args.crop_threads, track, w, h, &frames)?;
                     let total = Medians::from_samples(&s).total;
                     ours.extend(s);
                     Ok(total)
