@@ -1,6 +1,9 @@
 //! cam-stitch criterion bench: one group per set in `media/stitch/` (3 x 640x480 and
 //! 3 x 1280x720, frame f040), decoded frames in, panorama out:
 //! * `plan/1-thread`, `plan/all-threads`: this crate's precomputed plan (rayon row split);
+//! * `yuv-plan/1-thread`: the YCbCr plan on the decoded JPEG planes (Y + 4:2:0 Cb/Cr);
+//! * `jpeg-to-jpeg/rgb-1-thread`, `jpeg-to-jpeg/yuv-1-thread`: `JpegStitcher`, 3 camera JPEGs in,
+//!   panorama JPEG (q95) out, on the RGB and the YCbCr path;
 //! * `opencv-seed/1-thread`, `opencv-seed/default-threads` (feature `opencv`, on by default):
 //!   the old pipeline through the `opencv` crate (rotate, getPerspectiveTransform +
 //!   warpPerspective, crop, hconcat every frame) with `cv::setNumThreads(1)` and OpenCV's default.
@@ -11,7 +14,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use cam_stitch::{Config, JpegBackend, JpegCodec, Plan, PlanOptions, RgbImage};
+use cam_stitch::{
+    Config, JpegBackend, JpegCodec, JpegStitcher, Plan, PlanOptions, RgbImage, YuvFrame, YuvPlan,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use posecam_test_support::{read, shared};
 
@@ -77,6 +82,43 @@ fn bench_stitch(c: &mut Criterion) {
                     .expect("render")
             })
         });
+        let mut codec = JpegCodec::with_backend(JpegBackend::TurboJpeg).expect("turbojpeg");
+        let frames: Vec<YuvFrame> = set
+            .jpegs
+            .iter()
+            .map(|j| {
+                let mut f = YuvFrame::default();
+                codec.decode_yuv(j, &mut f).expect("camera JPEG planes");
+                f
+            })
+            .collect();
+        let formats: Vec<_> = frames.iter().map(|f| (f.size(), f.subsampling())).collect();
+        let yuv = YuvPlan::new(&set.config, &formats).expect("yuv plan");
+        let frame_refs: Vec<_> = frames.iter().map(Some).collect();
+        let mut pano = yuv.new_output();
+        g.bench_function("yuv-plan/1-thread", |b| {
+            b.iter(|| {
+                yuv.render(black_box(&frame_refs), &mut pano)
+                    .expect("render")
+            })
+        });
+        let jpegs: Vec<Option<&[u8]>> = set.jpegs.iter().map(|j| Some(j.as_slice())).collect();
+        for (name, rgb_only) in [
+            ("jpeg-to-jpeg/rgb-1-thread", true),
+            ("jpeg-to-jpeg/yuv-1-thread", false),
+        ] {
+            let mut stitcher =
+                JpegStitcher::new(set.config.clone(), PlanOptions::default()).expect("stitcher");
+            stitcher.set_rgb_only(rgb_only);
+            let mut jpeg = Vec::new();
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    stitcher
+                        .stitch(black_box(&jpegs), &mut jpeg)
+                        .expect("stitch")
+                })
+            });
+        }
         #[cfg(feature = "opencv")]
         {
             use cam_stitch::opencv_baseline::{self, SeedPipeline};
@@ -96,8 +138,6 @@ fn bench_stitch(c: &mut Criterion) {
                 b.iter(|| seed.stitch(black_box(&mats)).expect("opencv stitch"))
             });
         }
-        #[cfg(not(feature = "opencv"))]
-        let _ = &set.jpegs;
         g.finish();
     }
 }

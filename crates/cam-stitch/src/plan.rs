@@ -539,7 +539,10 @@ fn sample_run(
     let limit = src.len().saturating_sub(stride + 8);
     for (i, (&o, &code)) in offs.iter().zip(codes).enumerate().take(n) {
         let d = i * 3;
-        if let Some(&ahead) = offs.get(i + PREFETCH_AHEAD) {
+        // one prefetch per 4 pixels (their blocks mostly share cache lines)
+        if i % 4 == 0
+            && let Some(&ahead) = offs.get(i + PREFETCH_AHEAD)
+        {
             weights.prefetch(src, ahead as usize, stride);
         }
         if code < CODE_ZERO {
