@@ -29,6 +29,11 @@
 //! # Ok::<(), cam_stitch::StitchError>(())
 //! ```
 //!
+//! For the relay's whole step, camera JPEGs in and panorama JPEG out, use [`JpegStitcher`]: it
+//! takes the YCbCr path ([`YuvPlan`]: JPEG's own planes decoded, warped and encoded without
+//! colour conversion or chroma resampling, visually equal to the RGB path) when every frame
+//! allows it, and the RGB path ([`Plan`], OpenCV-equal pixels) otherwise.
+//!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
 //! [`opencv_baseline`], for comparisons and benchmarks).
