@@ -38,6 +38,8 @@ pub(crate) struct Weights {
     wx: [safe_arch::m128i; 64],
     /// By `fy`: `[32-fy, fy]` four times.
     wy: [safe_arch::m128i; 64],
+    /// By `fx`: the bytes `[32-fx, fx]` eight times (the AVX2 kernel's `pmaddubsw` operand).
+    wxb: [safe_arch::m128i; 64],
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -58,6 +60,11 @@ impl Weights {
                 let f = f.min(32);
                 let (g, f) = ((32 - f) as i16, f as i16);
                 m128i::from([g, f, g, f, g, f, g, f])
+            }),
+            wxb: std::array::from_fn(|f| {
+                let f = f.min(32);
+                let (g, f) = ((32 - f) as i8, f as i8);
+                m128i::from([g, f, g, f, g, f, g, f, g, f, g, f, g, f, g, f])
             }),
         }
     }
@@ -86,6 +93,47 @@ impl Weights {
         let s = shr_imm_i32_m128i::<10>(add_i32_m128i(s, set_splat_i32_m128i(512)));
         let p = pack_i16_to_u8_m128i(pack_i32_to_i16_m128i(s, z), z);
         get_i32_from_m128i_s(p) as u32
+    }
+
+    /// The kernel for two pixels at once on AVX2, one pixel per 128-bit lane (same arithmetic,
+    /// bit-identical to [`Weights::sample8`]): a byte shuffle pairs each channel's left and
+    /// right neighbour of the top and bottom row (`[p_c, p_c+3]`), `pmaddubsw` with
+    /// `[32-fx, fx]` gives the rows' horizontal blends `t_c`, `b_c` (at most 32·255, no
+    /// saturation), `pmaddwd` with `[32-fy, fy]` the vertical one, then `+512 >> 10`.
+    /// `rows` are the 8-byte block rows `[top0, bot0, top1, bot1]`; returns both pixels as
+    /// `r | g << 8 | b << 16`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(crate) fn sample8_pair_avx2(&self, rows: [[u8; 8]; 4], codes: [u16; 2]) -> [u32; 2] {
+        use std::arch::x86_64::*;
+        let [t0, b0, t1, b1] = rows.map(i64::from_le_bytes);
+        let v = _mm256_set_epi64x(b1, t1, b0, t0);
+        let (fx0, fy0) = ((codes[0] & 63) as usize, ((codes[0] >> 6) & 63) as usize);
+        let (fx1, fy1) = ((codes[1] & 63) as usize, ((codes[1] >> 6) & 63) as usize);
+        let wx = _mm256_set_m128i(self.wxb[fx1].0, self.wxb[fx0].0);
+        let wy = _mm256_set_m128i(self.wy[fy1].0, self.wy[fy0].0);
+        // per lane: bytes (top p0, p3), (bot p0, p3), (top p1, p4), (bot p1, p4), ... , zeros
+        #[rustfmt::skip]
+        let pairs = _mm256_setr_epi8(
+            0, 3, 8, 11, 1, 4, 9, 12, 2, 5, 10, 13, -1, -1, -1, -1,
+            0, 3, 8, 11, 1, 4, 9, 12, 2, 5, 10, 13, -1, -1, -1, -1,
+        );
+        // [t0, b0, t1, b1, t2, b2, 0, 0] (i16) per lane
+        let tb = _mm256_maddubs_epi16(_mm256_shuffle_epi8(v, pairs), wx);
+        let s = _mm256_madd_epi16(tb, wy);
+        let s = _mm256_srli_epi32::<10>(_mm256_add_epi32(s, _mm256_set1_epi32(512)));
+        // the low byte of each 32-bit result (all are 0..=255)
+        #[rustfmt::skip]
+        let bytes = _mm256_setr_epi8(
+            0, 4, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+            0, 4, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        );
+        let p = _mm256_shuffle_epi8(s, bytes);
+        [
+            _mm_cvtsi128_si32(_mm256_castsi256_si128(p)) as u32,
+            _mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(p)) as u32,
+        ]
     }
 
     /// Hints the CPU to fetch the 2x2 block at byte offset `o` (a no-op off x86-64).
@@ -143,6 +191,41 @@ mod tests {
                         + ow[3] * i32::from(bot[c + 3]);
                     assert_eq!(i32::from(a[c]), (sum + 16384) >> 15, "fx {fx} fy {fy}");
                 }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_pair_equals_sse_and_scalar() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: the AVX2 kernel is not used here, nothing to compare");
+            return;
+        }
+        let w = Weights::new();
+        let mut s = 0x0dd_ba11_cafe_f00du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        // every (fx, fy) in 0..=32 for each pixel of the pair, random pixels
+        for f in 0..33 * 33 {
+            let (fx, fy) = ((f % 33) as u32, (f / 33) as u32);
+            let rows: [[u8; 8]; 4] = std::array::from_fn(|_| next().to_le_bytes());
+            let r = next();
+            let other = pack((r % 33) as u32, ((r >> 8) % 33) as u32);
+            let codes = [pack(fx, fy), other];
+            // SAFETY: the CPU was just checked to support AVX2.
+            #[allow(unsafe_code)]
+            let got = unsafe { w.sample8_pair_avx2(rows, codes) };
+            for (k, &g) in got.iter().enumerate() {
+                let (top, bot) = (rows[2 * k], rows[2 * k + 1]);
+                let want = sample_scalar(&top, &bot, codes[k]);
+                let sse = w.sample8(top, bot, codes[k]).to_le_bytes();
+                assert_eq!(&g.to_le_bytes()[..3], want, "pixel {k} codes {codes:?}");
+                assert_eq!(&sse[..3], want, "pixel {k} codes {codes:?}");
             }
         }
     }

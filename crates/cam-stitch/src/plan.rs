@@ -522,7 +522,9 @@ impl Plan {
 /// How many pixels ahead the hot loop prefetches its source block.
 const PREFETCH_AHEAD: usize = 16;
 
-/// The hot loop: one run of output pixels from one camera.
+/// The hot loop: one run of output pixels from one camera. On x86-64 CPUs with AVX2 the run
+/// goes through [`sample_run_avx2`] (two pixels per kernel call, bit-identical), else through
+/// the SSE2 (or portable) kernel one pixel at a time.
 #[inline]
 fn sample_run(
     src: &[u8],
@@ -533,27 +535,76 @@ fn sample_run(
     dst: &mut [u8],
     mut special: impl FnMut(u32, &mut [u8]),
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just checked to support AVX2, the feature `sample_run_avx2` is
+        // compiled for; it touches memory only through the safe slices it is given.
+        #[allow(unsafe_code)]
+        return unsafe { sample_run_avx2(src, stride, weights, offs, codes, dst, special) };
+    }
     let n = offs.len().min(codes.len()).min(dst.len() / 3);
-    // The plan guarantees `o + stride + 8 <= src.len()` for every fast pixel (and `render`
-    // checked the image size); clamping to that bound lets the compiler drop the slice checks.
-    let limit = src.len().saturating_sub(stride + 8);
-    for (i, (&o, &code)) in offs.iter().zip(codes).enumerate().take(n) {
-        let d = i * 3;
+    let cam = Source::new(src, stride, weights);
+    for i in 0..n {
         // one prefetch per 4 pixels (their blocks mostly share cache lines)
         if i % 4 == 0
             && let Some(&ahead) = offs.get(i + PREFETCH_AHEAD)
         {
             weights.prefetch(src, ahead as usize, stride);
         }
+        cam.one(offs[i], codes[i], dst, i, &mut special);
+    }
+}
+
+/// One camera image as the hot loop reads it.
+struct Source<'a> {
+    src: &'a [u8],
+    stride: usize,
+    /// The largest block offset: the plan guarantees `o + stride + 8 <= src.len()` for every
+    /// plain pixel (and `render` checked the image size); clamping to it lets the compiler drop
+    /// the slice checks.
+    limit: usize,
+    weights: &'a Weights,
+}
+
+impl<'a> Source<'a> {
+    #[inline(always)]
+    fn new(src: &'a [u8], stride: usize, weights: &'a Weights) -> Self {
+        let limit = src.len().saturating_sub(stride + 8);
+        Source {
+            src,
+            stride,
+            limit,
+            weights,
+        }
+    }
+
+    /// The 8 bytes of the block row at `min(o, limit) + add`, `add` 0 or `stride`.
+    #[inline(always)]
+    fn row(&self, o: u32, add: usize) -> [u8; 8] {
+        let o = (o as usize).min(self.limit) + add;
+        let mut r = [0u8; 8];
+        r.copy_from_slice(&self.src[o..o + 8]);
+        r
+    }
+
+    /// Output pixel `i` of a run (plain, black or special) into `dst[3i..]`.
+    #[inline(always)]
+    fn one(
+        &self,
+        o: u32,
+        code: u16,
+        dst: &mut [u8],
+        i: usize,
+        special: &mut impl FnMut(u32, &mut [u8]),
+    ) {
+        let d = i * 3;
         if code < CODE_ZERO {
-            let o = (o as usize).min(limit);
-            let mut t = [0u8; 8];
-            let mut b = [0u8; 8];
-            t.copy_from_slice(&src[o..o + 8]);
-            b.copy_from_slice(&src[o + stride..o + stride + 8]);
-            let px = weights.sample8(t, b, code).to_le_bytes();
+            let px = self
+                .weights
+                .sample8(self.row(o, 0), self.row(o, self.stride), code);
             // 4-byte store (the 4th byte is overwritten by the next pixel) except for the
             // run's last pixel, where the slice ends.
+            let px = px.to_le_bytes();
             match dst.get_mut(d..d + 4) {
                 Some(d4) => d4.copy_from_slice(&px),
                 None => dst[d..d + 3].copy_from_slice(&px[..3]),
@@ -563,5 +614,57 @@ fn sample_run(
         } else {
             special(o, &mut dst[d..d + 3]);
         }
+    }
+}
+
+/// [`sample_run`] compiled for AVX2: pairs of plain pixels go through
+/// [`Weights::sample8_pair_avx2`], the others one at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sample_run_avx2(
+    src: &[u8],
+    stride: usize,
+    weights: &Weights,
+    offs: &[u32],
+    codes: &[u16],
+    dst: &mut [u8],
+    mut special: impl FnMut(u32, &mut [u8]),
+) {
+    let n = offs.len().min(codes.len()).min(dst.len() / 3);
+    let (offs, codes) = (&offs[..n], &codes[..n]);
+    let cam = Source::new(src, stride, weights);
+    let mut i = 0;
+    while i + 2 <= n {
+        if i % 4 == 0
+            && let Some(&ahead) = offs.get(i + PREFETCH_AHEAD)
+        {
+            weights.prefetch(src, ahead as usize, stride);
+        }
+        let (c0, c1) = (codes[i], codes[i + 1]);
+        let (o0, o1) = (offs[i], offs[i + 1]);
+        if (c0 | c1) < CODE_ZERO {
+            let rows = [
+                cam.row(o0, 0),
+                cam.row(o0, stride),
+                cam.row(o1, 0),
+                cam.row(o1, stride),
+            ];
+            let [a, b] = weights.sample8_pair_avx2(rows, [c0, c1]);
+            // both pixels' 6 bytes in one 8-byte store when the run has room (the last two
+            // bytes are overwritten by the next pixel)
+            let d = i * 3;
+            let v = ((u64::from(a) & 0xff_ffff) | (u64::from(b) << 24)).to_le_bytes();
+            match dst.get_mut(d..d + 8) {
+                Some(d8) => d8.copy_from_slice(&v),
+                None => dst[d..d + 6].copy_from_slice(&v[..6]),
+            }
+        } else {
+            cam.one(o0, c0, dst, i, &mut special);
+            cam.one(o1, c1, dst, i + 1, &mut special);
+        }
+        i += 2;
+    }
+    if i < n {
+        cam.one(offs[i], codes[i], dst, i, &mut special);
     }
 }
