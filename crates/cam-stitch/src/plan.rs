@@ -618,7 +618,7 @@ impl<'a> Source<'a> {
 }
 
 /// [`sample_run`] compiled for AVX2: pairs of plain pixels go through
-/// [`Weights::sample8_pair_avx2`], the others one at a time.
+/// [`Weights::sample8_pair_avx2`], the others one at a time ([`mixed_pair`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn sample_run_avx2(
@@ -633,23 +633,39 @@ fn sample_run_avx2(
     let n = offs.len().min(codes.len()).min(dst.len() / 3);
     let (offs, codes) = (&offs[..n], &codes[..n]);
     let cam = Source::new(src, stride, weights);
-    let mut i = 0;
-    while i + 2 <= n {
-        if i % 4 == 0
+    let limit = cam.limit;
+    // The top and bottom rows of every plain block (offset clamped to `limit`) lie in these.
+    let (Some(top), Some(bot)) = (
+        src.get(..limit + 8),
+        src.get(stride..).and_then(|s| s.get(..limit + 8)),
+    ) else {
+        for i in 0..n {
+            cam.one(offs[i], codes[i], dst, i, &mut special);
+        }
+        return;
+    };
+    let row = |s: &[u8], o: u32| -> [u8; 8] {
+        let o = (o as usize).min(limit);
+        let mut r = [0u8; 8];
+        r.copy_from_slice(&s[o..o + 8]);
+        r
+    };
+    for (k, (o, c)) in offs.chunks_exact(2).zip(codes.chunks_exact(2)).enumerate() {
+        let i = 2 * k;
+        if k % 2 == 0
             && let Some(&ahead) = offs.get(i + PREFETCH_AHEAD)
         {
             weights.prefetch(src, ahead as usize, stride);
         }
-        let (c0, c1) = (codes[i], codes[i + 1]);
-        let (o0, o1) = (offs[i], offs[i + 1]);
-        if (c0 | c1) < CODE_ZERO {
+        let (o, c) = ([o[0], o[1]], [c[0], c[1]]);
+        if (c[0] | c[1]) < CODE_ZERO {
             let rows = [
-                cam.row(o0, 0),
-                cam.row(o0, stride),
-                cam.row(o1, 0),
-                cam.row(o1, stride),
+                row(top, o[0]),
+                row(bot, o[0]),
+                row(top, o[1]),
+                row(bot, o[1]),
             ];
-            let [a, b] = weights.sample8_pair_avx2(rows, [c0, c1]);
+            let [a, b] = weights.sample8_pair_avx2(rows, c);
             // both pixels' 6 bytes in one 8-byte store when the run has room (the last two
             // bytes are overwritten by the next pixel)
             let d = i * 3;
@@ -659,12 +675,27 @@ fn sample_run_avx2(
                 None => dst[d..d + 6].copy_from_slice(&v[..6]),
             }
         } else {
-            cam.one(o0, c0, dst, i, &mut special);
-            cam.one(o1, c1, dst, i + 1, &mut special);
+            mixed_pair(&cam, o, c, dst, i, &mut special);
         }
-        i += 2;
     }
-    if i < n {
-        cam.one(offs[i], codes[i], dst, i, &mut special);
+    if n % 2 == 1 {
+        cam.one(offs[n - 1], codes[n - 1], dst, n - 1, &mut special);
     }
+}
+
+/// Pixels `i` and `i + 1` of a run when one is not plain (view borders and seams, rare): kept
+/// out of the hot loop so that its registers stay free.
+#[cfg(target_arch = "x86_64")]
+#[cold]
+#[inline(never)]
+fn mixed_pair(
+    cam: &Source<'_>,
+    o: [u32; 2],
+    c: [u16; 2],
+    dst: &mut [u8],
+    i: usize,
+    special: &mut impl FnMut(u32, &mut [u8]),
+) {
+    cam.one(o[0], c[0], dst, i, special);
+    cam.one(o[1], c[1], dst, i + 1, special);
 }
