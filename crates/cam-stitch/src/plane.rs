@@ -364,6 +364,13 @@ fn sample_run<const N: usize>(
     border: [u8; N],
     mut special: impl FnMut(u32) -> [u8; N],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just checked to support AVX2, the feature `sample_run_avx2` is
+        // compiled for; it touches memory only through the safe slices it is given.
+        #[allow(unsafe_code)]
+        return unsafe { sample_run_avx2(src, stride, offs, codes, dst, border, special) };
+    }
     let n = dst
         .iter()
         .map(|d| d.len())
@@ -419,6 +426,147 @@ fn sample_run<const N: usize>(
             &mut special,
         );
     }
+}
+
+/// [`sample_run`] compiled for AVX2: runs of 8 plain pixels go through [`sample8_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sample_run_avx2<const N: usize>(
+    src: [&[u8]; N],
+    stride: usize,
+    offs: &[u32],
+    codes: &[u16],
+    dst: &mut [&mut [u8]; N],
+    border: [u8; N],
+    mut special: impl FnMut(u32) -> [u8; N],
+) {
+    let n = dst
+        .iter()
+        .map(|d| d.len())
+        .min()
+        .unwrap_or(0)
+        .min(offs.len())
+        .min(codes.len());
+    let limit = src
+        .iter()
+        .map(|s| s.len())
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(stride + 2);
+    let mut i = 0;
+    while i + 8 <= n {
+        let c8: [u16; 8] = std::array::from_fn(|j| codes[i + j]);
+        if c8.iter().fold(0, |a, &c| a | c) < CODE_BORDER {
+            let o8: [usize; 8] = std::array::from_fn(|j| (offs[i + j] as usize).min(limit));
+            let w = weights8_avx2(&c8);
+            for k in 0..N {
+                let plane = src[k].get(..limit + stride + 2).unwrap_or(src[k]);
+                let v = sample8_avx2(plane, stride, &o8, w);
+                dst[k][i..i + 8].copy_from_slice(&v);
+            }
+        } else {
+            for j in i..i + 8 {
+                sample_one(
+                    src,
+                    stride,
+                    limit,
+                    offs[j],
+                    codes[j],
+                    dst,
+                    j,
+                    border,
+                    &mut special,
+                );
+            }
+        }
+        i += 8;
+    }
+    for j in i..n {
+        sample_one(
+            src,
+            stride,
+            limit,
+            offs[j],
+            codes[j],
+            dst,
+            j,
+            border,
+            &mut special,
+        );
+    }
+}
+
+/// The weights of eight plain pixels for [`sample8_avx2`], one pixel per 32-bit lane: the bytes
+/// `[32-fx, fx, 32-fx, fx]` and the 16-bit `[32-fy, fy]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn weights8_avx2(c: &[u16; 8]) -> [std::arch::x86_64::__m256i; 2] {
+    use std::arch::x86_64::*;
+    let c = c.map(|v| v as i16);
+    let codes = _mm256_cvtepu16_epi32(_mm_setr_epi16(
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+    ));
+    let m63 = _mm256_set1_epi32(63);
+    let k32 = _mm256_set1_epi32(32);
+    let fx = _mm256_and_si256(codes, m63);
+    let fy = _mm256_and_si256(_mm256_srli_epi32::<6>(codes), m63);
+    // (32 - fx) | fx << 8 = 32 + 255·fx (fx <= 32: no borrow), in both 16-bit halves
+    let wx = _mm256_add_epi32(k32, _mm256_sub_epi32(_mm256_slli_epi32::<8>(fx), fx));
+    let wx = _mm256_or_si256(wx, _mm256_slli_epi32::<16>(wx));
+    // (32 - fy) | fy << 16
+    let wy = _mm256_add_epi32(k32, _mm256_sub_epi32(_mm256_slli_epi32::<16>(fy), fy));
+    [wx, wy]
+}
+
+/// Eight plain pixels of one plane on AVX2, bit-identical to [`sample8`]: each 32-bit lane
+/// holds one pixel's bytes `[p00, p01, p10, p11]`; `pmaddubsw` with `[32-fx, fx]` gives the
+/// rows' horizontal blends (at most 32·255), `pmaddwd` with `[32-fy, fy]` the vertical one.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn sample8_avx2(
+    s: &[u8],
+    stride: usize,
+    o: &[usize; 8],
+    w: [std::arch::x86_64::__m256i; 2],
+) -> [u8; 8] {
+    use std::arch::x86_64::*;
+    let Some(lim) = s.len().checked_sub(stride + 2) else {
+        return [0; 8];
+    };
+    let (top, bot) = (&s[..lim + 2], &s[stride..stride + lim + 2]);
+    let pair = |row: &[u8], at: usize| -> u32 {
+        let mut p = [0u8; 2];
+        p.copy_from_slice(&row[at..at + 2]);
+        u32::from(u16::from_le_bytes(p))
+    };
+    let quad = |at: usize| -> i32 {
+        let at = at.min(lim);
+        (pair(top, at) | (pair(bot, at) << 16)) as i32
+    };
+    let v = _mm256_setr_epi32(
+        quad(o[0]),
+        quad(o[1]),
+        quad(o[2]),
+        quad(o[3]),
+        quad(o[4]),
+        quad(o[5]),
+        quad(o[6]),
+        quad(o[7]),
+    );
+    let tb = _mm256_maddubs_epi16(v, w[0]);
+    let r = _mm256_madd_epi16(tb, w[1]);
+    let r = _mm256_srli_epi32::<10>(_mm256_add_epi32(r, _mm256_set1_epi32(512)));
+    // the low byte of each lane: 4 bytes per 128-bit lane, then the two lanes' words side by side
+    #[rustfmt::skip]
+    let low = _mm256_setr_epi8(
+        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    );
+    let p = _mm256_shuffle_epi8(r, low);
+    let p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+    (_mm_cvtsi128_si64(_mm256_castsi256_si128(p)) as u64).to_le_bytes()
 }
 
 /// One pixel of any kind (plain, border, special) into `dst[..][i]`.
@@ -532,6 +680,45 @@ fn sample8(s: &[u8], stride: usize, o: &[usize; 8], c: &[u16; 8]) -> [u8; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_eight_pixel_kernel_equals_sse() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: the AVX2 kernel is not used here, nothing to compare");
+            return;
+        }
+        let stride = 41;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // full byte range, with runs of 0 and 255
+        let plane: Vec<u8> = (0..stride * 24)
+            .map(|_| match next() % 4 {
+                0 => 0,
+                1 => 255,
+                _ => next() as u8,
+            })
+            .collect();
+        for round in 0..3000 {
+            let o: [usize; 8] = std::array::from_fn(|_| (next() % (stride as u64 * 22)) as usize);
+            let c: [u16; 8] = std::array::from_fn(|j| {
+                // every (fx, fy) pair in the first rounds, random ones after
+                let f = (round * 8 + j) as u64;
+                let f = if f < 33 * 33 { f } else { next() % (33 * 33) };
+                kernel::pack((f % 33) as u32, (f / 33) as u32)
+            });
+            let want = sample8(&plane, stride, &o, &c);
+            // SAFETY: the CPU was just checked to support AVX2.
+            #[allow(unsafe_code)]
+            let got = unsafe { sample8_avx2(&plane, stride, &o, weights8_avx2(&c)) };
+            assert_eq!(got, want, "offsets {o:?} codes {c:?}");
+        }
+    }
 
     #[test]
     fn eight_pixel_kernel_equals_scalar() {
