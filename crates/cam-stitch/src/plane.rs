@@ -371,6 +371,66 @@ fn sample_run<const N: usize>(
         #[allow(unsafe_code)]
         return unsafe { sample_run_avx2(src, stride, offs, codes, dst, border, special) };
     }
+    run_loop::<N, false, _>(
+        src,
+        stride,
+        offs,
+        codes,
+        dst,
+        border,
+        &mut special,
+        |c8| *c8,
+        |plane, o8, c8| sample8(plane, stride, o8, c8),
+    );
+}
+
+/// How many pixels ahead the AVX2 loop prefetches its source blocks (measured on the hd set).
+#[cfg(target_arch = "x86_64")]
+const PREFETCH_AHEAD: usize = 96;
+
+/// [`sample_run`] compiled for AVX2: runs of 8 plain pixels go through [`sample8_avx2`], with
+/// the weights computed once for all planes, and the source blocks prefetched ahead.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sample_run_avx2<const N: usize>(
+    src: [&[u8]; N],
+    stride: usize,
+    offs: &[u32],
+    codes: &[u16],
+    dst: &mut [&mut [u8]; N],
+    border: [u8; N],
+    mut special: impl FnMut(u32) -> [u8; N],
+) {
+    run_loop::<N, true, _>(
+        src,
+        stride,
+        offs,
+        codes,
+        dst,
+        border,
+        &mut special,
+        |c8| weights8_avx2(c8),
+        |plane, o8, w| sample8_avx2(plane, stride, o8, *w),
+    );
+}
+
+/// The run loop both kernels share: 8 output pixels at a time; when all 8 are plain, `weigh`
+/// turns their codes into the kernel's weights once and `kernel` samples each plane, else (view
+/// borders, seams) and for the run's tail the scalar [`sample_one`]. `PREFETCH`: fetch the
+/// source blocks [`PREFETCH_AHEAD`] pixels ahead.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_loop<const N: usize, const PREFETCH: bool, W>(
+    src: [&[u8]; N],
+    stride: usize,
+    offs: &[u32],
+    codes: &[u16],
+    dst: &mut [&mut [u8]; N],
+    border: [u8; N],
+    special: &mut impl FnMut(u32) -> [u8; N],
+    mut weigh: impl FnMut(&[u16; 8]) -> W,
+    mut kernel: impl FnMut(&[u8], &[usize; 8], &W) -> [u8; 8],
+) {
     let n = dst
         .iter()
         .map(|d| d.len())
@@ -388,78 +448,8 @@ fn sample_run<const N: usize>(
         .saturating_sub(stride + 2);
     let mut i = 0;
     while i + 8 <= n {
-        let c8: [u16; 8] = std::array::from_fn(|j| codes[i + j]);
-        if c8.iter().fold(0, |a, &c| a | c) < CODE_BORDER {
-            let o8: [usize; 8] = std::array::from_fn(|j| (offs[i + j] as usize).min(limit));
-            for k in 0..N {
-                let plane = src[k].get(..limit + stride + 2).unwrap_or(src[k]);
-                let v = sample8(plane, stride, &o8, &c8);
-                dst[k][i..i + 8].copy_from_slice(&v);
-            }
-        } else {
-            for j in i..i + 8 {
-                sample_one(
-                    src,
-                    stride,
-                    limit,
-                    offs[j],
-                    codes[j],
-                    dst,
-                    j,
-                    border,
-                    &mut special,
-                );
-            }
-        }
-        i += 8;
-    }
-    for j in i..n {
-        sample_one(
-            src,
-            stride,
-            limit,
-            offs[j],
-            codes[j],
-            dst,
-            j,
-            border,
-            &mut special,
-        );
-    }
-}
-
-/// How many pixels ahead the AVX2 loop prefetches its source blocks (measured on the hd set).
-#[cfg(target_arch = "x86_64")]
-const PREFETCH_AHEAD: usize = 96;
-
-/// [`sample_run`] compiled for AVX2: runs of 8 plain pixels go through [`sample8_avx2`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sample_run_avx2<const N: usize>(
-    src: [&[u8]; N],
-    stride: usize,
-    offs: &[u32],
-    codes: &[u16],
-    dst: &mut [&mut [u8]; N],
-    border: [u8; N],
-    mut special: impl FnMut(u32) -> [u8; N],
-) {
-    let n = dst
-        .iter()
-        .map(|d| d.len())
-        .min()
-        .unwrap_or(0)
-        .min(offs.len())
-        .min(codes.len());
-    let limit = src
-        .iter()
-        .map(|s| s.len())
-        .min()
-        .unwrap_or(0)
-        .saturating_sub(stride + 2);
-    let mut i = 0;
-    while i + 8 <= n {
-        if let Some(&ahead) = offs.get(i + PREFETCH_AHEAD) {
+        #[cfg(target_arch = "x86_64")]
+        if PREFETCH && let Some(&ahead) = offs.get(i + PREFETCH_AHEAD) {
             for plane in src {
                 for at in [ahead as usize, ahead as usize + stride] {
                     if let Some(b) = plane.get(at) {
@@ -471,24 +461,16 @@ fn sample_run_avx2<const N: usize>(
         let c8: [u16; 8] = std::array::from_fn(|j| codes[i + j]);
         if c8.iter().fold(0, |a, &c| a | c) < CODE_BORDER {
             let o8: [usize; 8] = std::array::from_fn(|j| (offs[i + j] as usize).min(limit));
-            let w = weights8_avx2(&c8);
+            let w = weigh(&c8);
             for k in 0..N {
                 let plane = src[k].get(..limit + stride + 2).unwrap_or(src[k]);
-                let v = sample8_avx2(plane, stride, &o8, w);
+                let v = kernel(plane, &o8, &w);
                 dst[k][i..i + 8].copy_from_slice(&v);
             }
         } else {
             for j in i..i + 8 {
                 sample_one(
-                    src,
-                    stride,
-                    limit,
-                    offs[j],
-                    codes[j],
-                    dst,
-                    j,
-                    border,
-                    &mut special,
+                    src, stride, limit, offs[j], codes[j], dst, j, border, special,
                 );
             }
         }
@@ -496,15 +478,7 @@ fn sample_run_avx2<const N: usize>(
     }
     for j in i..n {
         sample_one(
-            src,
-            stride,
-            limit,
-            offs[j],
-            codes[j],
-            dst,
-            j,
-            border,
-            &mut special,
+            src, stride, limit, offs[j], codes[j], dst, j, border, special,
         );
     }
 }
