@@ -2,6 +2,7 @@
 //! plain and chunked, `image/jpeg` polling on one keep-alive connection, per-phase deadlines
 //! against a camera that drips one byte a second, Basic and Digest auth, reconnects while the
 //! camera is down, and no password in any message.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
 mod common;

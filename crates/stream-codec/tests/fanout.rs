@@ -1,6 +1,7 @@
 //! The newest-wins fan-out: publish never waits (even with a subscriber that never reads), every
 //! subscriber gets the newest item and the skips are counted, demand is observable, the
 //! per-subscriber rate cap and the subscriber limit hold.
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};

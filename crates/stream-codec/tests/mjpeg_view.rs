@@ -3,6 +3,7 @@
 //! format, exit 0 after `--seconds 3`.
 //!
 //! `cargo test` builds the example next to this test binary (`target/<profile>/examples/`).
+#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
