@@ -201,6 +201,34 @@ async fn silence_deadline() {
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
+/// A camera that sends corrupt parts as fast as it can: each is a skipped-part item, and the
+/// first-frame deadline still expires (reads are always ready, the deadline is checked anyway).
+#[tokio::test]
+async fn corrupt_parts_without_end_hit_the_frame_deadline() {
+    let cam = Camera::start(Serve::CorruptParts, Auth::None).await;
+    let config = ClientConfig {
+        first_frame_timeout: Duration::from_secs(1),
+        ..ClientConfig::default()
+    };
+    let mut camera = client::connect(&cam.url("/stream"), config).unwrap();
+    let start = Instant::now();
+    let (frames, skipped, fatal) = until_failure(&mut camera).await;
+    assert!(frames.is_empty());
+    assert!(skipped.len() > 10, "{}", skipped.len());
+    assert!(
+        matches!(skipped[0], ClientError::Decode(_)),
+        "{}",
+        skipped[0]
+    );
+    assert_eq!(fatal.timed_out_phase(), Some(Phase::FirstFrame), "{fatal}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(camera.status().borrow().errors, skipped.len() as u64 + 1);
+}
+
 #[tokio::test]
 async fn basic_auth_from_the_url() {
     let auth = Auth::Basic {

@@ -266,6 +266,11 @@ impl Connection {
                 return Ok(Pumped::Done);
             }
             let (deadline, phase, after) = self.deadline(config);
+            // Checked here too: a camera that sends bytes without a frame (garbage, corrupt parts)
+            // keeps every read ready, and `timeout_at` polls the read before its deadline.
+            if Instant::now() >= deadline {
+                return Err(self.timeout(phase, after));
+            }
             let mut buf = BytesMut::with_capacity(64 << 10);
             let n = match tokio::time::timeout_at(deadline, self.sock.read_buf(&mut buf)).await {
                 Err(_) => return Err(self.timeout(phase, after)),
