@@ -229,6 +229,47 @@ async fn corrupt_parts_without_end_hit_the_frame_deadline() {
     assert_eq!(camera.status().borrow().errors, skipped.len() as u64 + 1);
 }
 
+/// A listener that never accepts, its backlog full: the SYN goes unanswered and the connect
+/// deadline expires.
+#[tokio::test]
+async fn connect_deadline() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue (never accepted).
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    let config = ClientConfig {
+        connect_timeout: Duration::from_millis(500),
+        ..ClientConfig::default()
+    };
+    let mut camera = client::connect(&format!("http://{addr}/stream"), config).unwrap();
+    let start = Instant::now();
+    let e = tokio::time::timeout(LIMIT, camera.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .expect_err("no accept");
+    assert_eq!(e.timed_out_phase(), Some(Phase::Connect), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("connect deadline expired after 0.5 s"),
+        "{e}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+    drop(listener);
+}
+
 #[tokio::test]
 async fn basic_auth_from_the_url() {
     let auth = Auth::Basic {
