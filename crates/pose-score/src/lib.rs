@@ -53,6 +53,7 @@ mod scorer;
 mod seed;
 pub mod synthetic;
 mod table;
+mod view;
 mod window;
 
 pub use align::{AlignConfig, Alignment};
@@ -64,4 +65,8 @@ pub use normalizer::Normalizer;
 pub use scorer::{Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig};
 pub use seed::{SEED_NO_MATCH, SEED_THRESHOLD, SeedMatch, SeedMatcher};
 pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, SEED_COLUMNS, TableLimits};
+pub use view::{
+    BodyFrame, ScoreBasis, ViewConfig, ViewFeatures, ViewMatch, ViewScore, ViewScorer, ViewTrack,
+    WorldPose,
+};
 pub use window::{DancerTrack, MAX_TRACK_FRAMES, WindowMatch};
