@@ -18,7 +18,8 @@
 //!   CORRECT from its `correct_from`. Both files are tracks written by pose-core's
 //!   `extract --json` (`{"fps", "samples": [{"time", "pose": {"landmarks", "world"}}]}`); user
 //!   sample `i` (at its own `time`) is compared with the dancer samples within `--window-s` of
-//!   that time (`0`: the nearest one). A pose without world landmarks is scored in 2D (noted on
+//!   that time (`0`: the nearest one). `--mirror` defaults to `either` here: BlazePose swaps
+//!   the body's sides in some frames seen from the side or behind. A pose without world landmarks is scored in 2D (noted on
 //!   stderr); a sample without a person scores 0 (NOT). `--fps` does not apply.
 //!
 //! A bad file (wrong column count, a non-number, no rows) exits with status 1 and names the line.
@@ -52,9 +53,10 @@ struct Args {
     /// Half-width of the live matching window in seconds (robust and view modes).
     #[arg(long = "window-s", default_value_t = 0.5)]
     window_s: f32,
-    /// Compare the user as seen, mirrored, or both (robust and view modes).
-    #[arg(long, value_enum, default_value_t = MirrorArg::Off)]
-    mirror: MirrorArg,
+    /// Compare the user as seen, mirrored, or both (robust and view modes; default off in
+    /// robust mode, either in view mode).
+    #[arg(long, value_enum)]
+    mirror: Option<MirrorArg>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,18 +128,20 @@ fn seed(args: &Args, out: &mut impl Write) -> Result<(usize, usize), String> {
     Ok((user.len(), correct))
 }
 
-fn mirror(args: &Args) -> Mirror {
+/// `--mirror`, else `default`.
+fn mirror(args: &Args, default: Mirror) -> Mirror {
     match args.mirror {
-        MirrorArg::Off => Mirror::Off,
-        MirrorArg::On => Mirror::On,
-        MirrorArg::Either => Mirror::Either,
+        None => default,
+        Some(MirrorArg::Off) => Mirror::Off,
+        Some(MirrorArg::On) => Mirror::On,
+        Some(MirrorArg::Either) => Mirror::Either,
     }
 }
 
 fn robust(args: &Args, out: &mut impl Write) -> Result<(usize, usize), String> {
     let dancer = read(&args.dancer, &ROW_WIDTHS)?;
     let user = read(&args.user, &ROW_WIDTHS)?;
-    let mirror = mirror(args);
+    let mirror = mirror(args, Mirror::Off);
     let scorer = Scorer::new(ScorerConfig {
         window_s: args.window_s,
         mirror,
@@ -238,7 +242,7 @@ fn view_features(
 fn view(args: &Args, out: &mut impl Write) -> Result<(usize, usize), String> {
     let scorer = ViewScorer::new(ViewConfig {
         window_s: args.window_s,
-        mirror: mirror(args),
+        mirror: mirror(args, ViewConfig::default().mirror),
         ..ViewConfig::default()
     })
     .map_err(|e| e.to_string())?;
