@@ -7,11 +7,6 @@
 //!   +-0.5 s of the playback time (31 dancer frames at 30 fps);
 //! * `robust_frame`: the same from the raw 36-number row (pose + features + window).
 //!
-//! * group `score/view` (`bench_view`): `view_window`, the view-invariant 3D score of one user
-//!   pose (features already computed) against a +-0.5 s window of the dancer at 30 fps (31
-//!   samples), mirror off and either; goal <= 10 us; `robust_window` on the same window as the
-//!   baseline.
-//!
 //! The old Python loop's figure comes from `cargo run --release --example score_bench`, which
 //! runs `tools/baselines/seed_score.py` and the Rust port in the same run and prints the ratio.
 use std::hint::black_box;
@@ -59,6 +54,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+criterion_group!(benches, bench, bench_view);
+criterion_main!(benches);
+
 /// A moving 3D body (metres, x right, y down, z away) at frame `i`: arms and legs swinging.
 fn world_at(i: usize) -> pose_score::WorldPose {
     let t = i as f32 * 0.21;
@@ -80,6 +78,9 @@ fn world_at(i: usize) -> pose_score::WorldPose {
     pose_score::WorldPose::new(joints, [0.9; 12])
 }
 
+/// Group `score/view`: `view_window`, the view-invariant 3D score of one user pose (features
+/// already computed) against a +-0.5 s window of the dancer at 30 fps (31 samples), mirror off and
+/// either; goal <= 10 us (issue 18); `robust_window` on the same window as the baseline.
 fn bench_view(c: &mut Criterion) {
     use pose_score::{Keypoint, Layout, Mirror, ViewConfig, ViewScorer, ViewTrack};
     let image = |i: usize| {
@@ -111,7 +112,7 @@ fn bench_view(c: &mut Criterion) {
         let user = view.features(&image(307), Some(&world_at(307)));
         assert_eq!(track.window(t, 0.5).len(), 31);
         g.bench_function(
-            BenchmarkId::new("view_window", format!("{mirror:?}")),
+            criterion::BenchmarkId::new("view_window", format!("{mirror:?}")),
             |b| b.iter(|| view.score_at(black_box(&user), &track, black_box(t))),
         );
         let robust = Scorer::new(ScorerConfig {
@@ -123,12 +124,9 @@ fn bench_view(c: &mut Criterion) {
             .expect("valid track");
         let user = robust.features(&image(307));
         g.bench_function(
-            BenchmarkId::new("robust_window", format!("{mirror:?}")),
+            criterion::BenchmarkId::new("robust_window", format!("{mirror:?}")),
             |b| b.iter(|| robust.score_at(black_box(&user), &track, black_box(t))),
         );
     }
     g.finish();
 }
-
-criterion_group!(benches, bench, bench_view);
-criterion_main!(benches);
