@@ -89,6 +89,8 @@ async fn setup(fps: f64, path: &str, idle: Duration, auth: Option<&str>) -> Setu
         compose: compose::ComposeOptions::default(),
         auth: auth.map(str::to_owned),
         prefer: config::Prefer::Http,
+        serve: stream_codec::serve::ServeLimits::default(),
+        max_viewers: 1000,
     };
     let relay = relay::start(opts).await.expect("relay starts");
     Setup { relay, cams }

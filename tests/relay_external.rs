@@ -697,6 +697,8 @@ async fn rtsp_camera_through_opencv() {
         compose: compose::ComposeOptions::default(),
         auth: None,
         prefer: config::Prefer::Http,
+        serve: stream_codec::serve::ServeLimits::default(),
+        max_viewers: 1000,
     })
     .await
     .expect("relay");

@@ -29,8 +29,12 @@ pub struct App {
     pub cameras: Vec<Arc<Camera>>,
     /// Compositor counters.
     pub compose: Arc<ComposeStats>,
-    /// Expected `Authorization` header value (`Basic ...`), if auth is on.
+    /// `USER:PASS` of `--auth`, if auth is on.
     pub auth: Option<String>,
+    /// The HTTP server (connection counters and cap).
+    pub server: stream_codec::serve::Server,
+    /// Most `/stream` viewers at once.
+    pub max_viewers: usize,
     /// `Content-Type` of `/stream` (`multipart/x-mixed-replace;boundary=...`).
     pub content_type: String,
     /// Panorama size.
@@ -40,13 +44,29 @@ pub struct App {
 }
 
 impl App {
-    /// The `Authorization` value for `user:pass`.
+    /// The `Authorization` value for `user:pass` (tests).
+    #[cfg(test)]
     pub fn basic_auth(user_pass: &str) -> String {
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(user_pass)
         )
     }
+}
+
+/// Whether an `Authorization` value carries Basic credentials `user_pass` (the scheme name is
+/// case-insensitive, RFC 9110 11.1).
+pub fn basic_auth_matches(header: &[u8], user_pass: &str) -> bool {
+    let Ok(text) = std::str::from_utf8(header) else {
+        return false;
+    };
+    let Some((scheme, token)) = text.trim().split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("basic")
+        && base64::engine::general_purpose::STANDARD
+            .decode(token.trim())
+            .is_ok_and(|d| d == user_pass.as_bytes())
 }
 
 /// The router.
@@ -69,7 +89,7 @@ async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         let ok = req
             .headers()
             .get(header::AUTHORIZATION)
-            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+            .is_some_and(|v| basic_auth_matches(v.as_bytes(), expected));
         if !ok {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -94,6 +114,14 @@ fn no_cache(mut r: Response) -> Response {
 }
 
 async fn stream(State(app): State<Arc<App>>) -> Response {
+    if app.hub.viewers() >= app.max_viewers {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "too many viewers, retry later\n",
+        )
+            .into_response();
+    }
     let viewer = app.hub.subscribe(Duration::from_millis(500));
     let body = futures_util::stream::unfold(viewer, |mut v| async move {
         let frame = v.next().await?;

@@ -63,6 +63,17 @@ struct Args {
     /// Upper bound on panoramas per second.
     #[arg(long, default_value_t = 30.0)]
     max_fps: f64,
+    /// Most `/stream` viewers at once; more get `503` + `Retry-After` (lowered to fit the
+    /// open-file limit).
+    #[arg(long, default_value_t = 1000)]
+    max_viewers: usize,
+    /// Most open HTTP connections (lowered to the open-file limit minus a reserve of 64); at the
+    /// cap, idle connections are closed to make room.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a client has to send a whole request head.
+    #[arg(long, default_value_t = 10.0)]
+    head_timeout_s: f64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +110,14 @@ async fn async_main() -> std::process::ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     if !(args.idle_s.is_finite() && args.idle_s >= 0.0) {
         anyhow::bail!("--idle-s must be a non-negative number of seconds");
+    }
+    if !(args.head_timeout_s.is_finite() && args.head_timeout_s > 0.0) {
+        anyhow::bail!("--head-timeout-s must be a positive number of seconds");
+    }
+    // Viewers and cameras each hold a descriptor: use all the process may have.
+    match stream_codec::serve::raise_open_file_limit() {
+        Ok(n) => tracing::info!(open_files = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
     if let Some(a) = &args.auth
         && !a.contains(':')
@@ -140,6 +159,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         } else {
             config::Prefer::Http
         },
+        serve: stream_codec::serve::ServeLimits::default()
+            .with_head_timeout(Duration::from_secs_f64(args.head_timeout_s))
+            .with_max_connections(args.max_connections),
+        max_viewers: args.max_viewers,
     };
     let relay = relay::start(opts).await?;
     println!(

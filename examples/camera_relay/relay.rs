@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -34,7 +33,14 @@ pub struct RelayOptions {
     pub auth: Option<String>,
     /// Which URL to use when a camera lists several.
     pub prefer: Prefer,
+    /// Request-head deadline and connection cap of the HTTP server.
+    pub serve: stream_codec::serve::ServeLimits,
+    /// Most `/stream` viewers at once (`--max-viewers`); lowered to leave connections for others.
+    pub max_viewers: usize,
 }
+
+/// Connections kept free for `/health`, `/metrics` and snapshots when viewers hit their cap.
+pub const NON_VIEWER_HEADROOM: usize = 32;
 
 /// A running relay; dropping it stops every task (the HTTP server included).
 pub struct Relay {
@@ -93,11 +99,18 @@ pub async fn start(opts: RelayOptions) -> anyhow::Result<Relay> {
         .collect();
     let stats = Arc::new(ComposeStats::default());
     let stitcher = Stitcher::new(stitch_config, opts.compose.quality, BOUNDARY)?;
+    let server = stream_codec::serve::Server::new(opts.serve);
+    let max_viewers = opts
+        .max_viewers
+        .min(server.connection_cap().saturating_sub(NON_VIEWER_HEADROOM))
+        .max(1);
     let app = Arc::new(App {
         hub: hub.clone(),
         cameras: cameras.clone(),
         compose: stats.clone(),
-        auth: opts.auth.as_deref().map(App::basic_auth),
+        auth: opts.auth.clone(),
+        server: server.clone(),
+        max_viewers,
         content_type: stitcher.content_type(),
         panorama,
         started: Instant::now(),
@@ -124,17 +137,11 @@ pub async fn start(opts: RelayOptions) -> anyhow::Result<Relay> {
     )));
     let router = crate::http::router(app.clone());
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(
-            listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            }),
-            router,
-        )
-        .await
-        {
+        if let Err(e) = server.run(listener, router).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     }));
-    tracing::info!(%addr, cameras = cameras.len(), width = panorama.0, height = panorama.1, "relay listening");
+    tracing::info!(%addr, cameras = cameras.len(), width = panorama.0, height = panorama.1,
+        max_connections = app.server.connection_cap(), max_viewers, "relay listening");
     Ok(Relay { addr, app, tasks })
 }
