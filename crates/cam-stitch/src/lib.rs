@@ -43,6 +43,7 @@
 #![deny(unsafe_code)]
 
 mod bilinear;
+mod camera_url;
 mod config;
 mod error;
 mod homography;
@@ -58,7 +59,8 @@ mod stitcher;
 mod turbo_yuv;
 mod yuv;
 
-pub use config::{CameraConfig, CameraUrl, ConcatX, Config, Limits, Perspective, Rotation};
+pub use camera_url::{CameraUrl, SourcePreference, SourceUrl};
+pub use config::{CameraConfig, ConcatX, Config, Limits, Perspective, Rotation};
 pub use error::{Result, StitchError};
 pub use homography::Homography;
 pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, encode_jpeg};
