@@ -44,13 +44,15 @@ async fn main() -> std::process::ExitCode {
     let mut last_error = String::new();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep_until(end) => break,
+            // Ticks first: at `--seconds 3` the `t=3` line comes before the final one.
+            biased;
             _ = tick.tick() => {
                 let t = start.elapsed().as_secs_f64();
                 let bytes = status.borrow().bytes;
                 println!("t={t:.0} frames={frames} fps={:.1} bytes={bytes}", (frames - frames_at_tick) as f64);
                 frames_at_tick = frames;
             }
+            _ = tokio::time::sleep_until(end) => break,
             item = camera.next() => match item {
                 Some(Ok(_frame)) => frames += 1,
                 Some(Err(e)) => {

@@ -245,7 +245,18 @@ pub fn redact_url(url: &str) -> String {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
         None => ("", url),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let mut end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if !rest[..end].contains('@')
+        && let Some((_, after_colon)) = rest[..end].split_once(':')
+        && !after_colon.bytes().all(|b| b.is_ascii_digit())
+        && let Some(at) = rest.rfind('@')
+    {
+        // `user:pa/ss@host`: a password with an unescaped `/`, `?` or `#` (not a valid URL, but
+        // hide it all the same). A numeric port (`host:81/a@b`) is not taken for a password.
+        end = rest[at..]
+            .find(['/', '?', '#'])
+            .map_or(rest.len(), |i| at + i);
+    }
     let (authority, tail) = rest.split_at(end);
     let Some(at) = authority.rfind('@') else {
         return url.to_owned();
@@ -289,5 +300,9 @@ mod tests {
         assert_eq!(redact_url("a:b@c"), "a:***@c");
         assert_eq!(redact_url("http://u:p@h/x@y"), "http://u:***@h/x@y");
         assert_eq!(redact_url("http://u:p@q@h/"), "http://u:***@h/");
+        assert_eq!(redact_url("http://u:pa/ss@h/x"), "http://u:***@h/x");
+        assert_eq!(redact_url("http://u:p?s#s@h:81/x"), "http://u:***@h:81/x");
+        assert_eq!(redact_url("http://h:81/a@b"), "http://h:81/a@b");
+        assert_eq!(redact_url("http://h/a:b@c"), "http://h/a:b@c");
     }
 }

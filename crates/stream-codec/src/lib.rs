@@ -13,12 +13,13 @@
 //!   [`HttpDecoder`], which turns raw socket bytes from an ESP32-CAM or mjpg-streamer into frames.
 //! * [`CameraUrl`] and [`redact_url`]: camera URLs with user-info, and the password hidden
 //!   (`http://admin:***@host:81/stream`) wherever a URL is shown.
+//! * feature `auth` (implied by `tokio`): `auth`, HTTP Basic and Digest for cameras
+//!   (`WWW-Authenticate` parsing, MD5 / SHA-256 responses), sans-IO.
 //! * feature `tokio`:
 //!   * `client`: a camera URL in, a `Stream` of frames out: per-phase deadlines, reconnect with
 //!     jittered backoff, Basic / Digest credentials, an observable status for `/health`.
 //!   * `fanout`: the newest-wins hub: publish never waits, every subscriber gets the newest item,
 //!     subscriber count observable, per-subscriber rate cap, subscriber limit.
-//!   * `auth`: HTTP Basic and Digest (`WWW-Authenticate` parsing, MD5 / SHA-256 responses).
 //!   * `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder` over a response *body*.
 //! * feature `serve`: [`serve::Server`], an HTTP/1.1 serve loop with a request-head deadline and a
 //!   connection cap fitted to the open-file limit (for the servers that send the streams).
@@ -50,7 +51,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "auth")]
 pub mod auth;
 mod boundary;
 mod camera_url;
