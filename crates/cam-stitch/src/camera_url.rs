@@ -269,7 +269,7 @@ mod tests {
         );
         assert_eq!(bad(r#""https://x""#).map_err(|e| e.0), Err("url"));
         assert_eq!(bad("[1]").map_err(|e| e.0), Err("url"));
-        let e = bad(r#"{"jpg": "ftp://admin:pw@x/"}"#).unwrap_err();
+        let e = bad(r#"{"jpg": "ftp://admin:pw@x/"}"#).expect_err("ftp");
         assert!(!e.1.contains("pw"), "{}", e.1);
     }
 }

@@ -49,6 +49,8 @@ mod error;
 mod homography;
 mod jpeg;
 mod kernel;
+mod label;
+mod live;
 #[cfg(feature = "opencv")]
 pub mod opencv_baseline;
 mod plan;
@@ -64,6 +66,8 @@ pub use config::{CameraConfig, ConcatX, Config, Limits, Perspective, Rotation};
 pub use error::{Result, StitchError};
 pub use homography::Homography;
 pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, encode_jpeg};
+pub use label::{LABEL_RGB, PLACEHOLDER_RGB, draw_label};
+pub use live::{CameraFrame, CameraStats, LiveOptions, LivePanorama, LiveStitcher, Tile};
 pub use plan::{Plan, PlanOptions};
 pub use rgb::{RgbImage, RgbView};
 pub use stitcher::{JpegStitcher, StitchPath};

@@ -152,10 +152,8 @@ fn jpeg_stitcher_recovers_after_a_malformed_jpeg() {
     for rgb_only in [false, true] {
         let stitch = |s: &mut JpegStitcher| {
             let mut out = Vec::new();
-            let path = s
-                .stitch(&[Some(&cams[0]), Some(&cams[1]), Some(&cams[2])], &mut out)
-                .map(|p| (p, out));
-            path
+            s.stitch(&[Some(&cams[0]), Some(&cams[1]), Some(&cams[2])], &mut out)
+                .map(|p| (p, out))
         };
         let mut fresh = JpegStitcher::new(relay_config(), PlanOptions::default()).unwrap();
         fresh.set_rgb_only(rgb_only);
