@@ -181,7 +181,7 @@ async fn snapshot_health_metrics_index_and_auth() {
     assert_eq!(h.status, 200);
     let page = String::from_utf8(page.to_vec()).unwrap();
     assert!(
-        page.contains("src=\"/stream\"") && page.contains("id=cam2"),
+        page.contains("src=\"/stream\"") && page.contains("/health"),
         "{page}"
     );
 }

@@ -1,19 +1,17 @@
-//! Endpoints: `/stream`, `/snapshot.jpg`, `/health` (no auth), `/metrics`, `/`, `/camera/{n}`.
+//! Endpoints: `/stream`, `/snapshot.jpg`, `/health` (no auth), `/metrics`, `/` (status page,
+//! `index.html`), `/camera/{n}`; `--auth` is stream-codec's Basic check.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State as S};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use base64::Engine as _;
+use axum::{Router, body::Body, routing::get};
 use cam_stitch::CameraFrame;
-use stream_codec::fanout::{FanoutError, SubscribeOptions, Subscriber};
+use stream_codec::fanout::{SubscribeOptions, Subscriber};
 
 use crate::relay::{Part, State};
 
@@ -28,134 +26,122 @@ pub struct App {
 
 pub fn router(app: Arc<App>) -> Router {
     let protected = Router::new()
-        .route("/", get(index))
+        .route("/", get(|| async { Html(include_str!("index.html")) }))
         .route("/stream", get(stream))
         .route("/snapshot.jpg", get(snapshot))
         .route("/metrics", get(metrics))
         .route("/camera/{n}", get(camera_jpeg))
         .route_layer(middleware::from_fn_with_state(app.clone(), auth));
-    Router::new()
-        .merge(protected)
-        .route("/health", get(health))
+    let health = get(|S(app): S<Arc<App>>| async move { axum::Json(health_json(&app)) });
+    let no_cache = |mut r: Response| async {
+        let v = HeaderValue::from_static("no-cache, no-store, must-revalidate");
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
+        r
+    };
+    let routes = Router::new().merge(protected).route("/health", health);
+    routes
+        .layer(middleware::map_response(no_cache))
         .with_state(app)
 }
 
-/// Whether an `Authorization` value carries Basic credentials `user_pass` (scheme name in any
-/// case, RFC 9110 11.1).
-fn basic_auth_matches(value: &[u8], user_pass: &str) -> bool {
-    let text = std::str::from_utf8(value).unwrap_or("");
-    text.trim().split_once(' ').is_some_and(|(scheme, token)| {
-        scheme.eq_ignore_ascii_case("basic")
-            && base64::engine::general_purpose::STANDARD
-                .decode(token.trim())
-                .is_ok_and(|d| d == user_pass.as_bytes())
-    })
+fn reply(code: StatusCode, header: Option<(header::HeaderName, &str)>, body: String) -> Response {
+    let mut r = (code, body).into_response();
+    if let Some((name, value)) = header.and_then(|(n, v)| Some((n, HeaderValue::from_str(v).ok()?)))
+    {
+        r.headers_mut().insert(name, value);
+    }
+    r
 }
 
 async fn auth(S(app): S<Arc<App>>, req: Request, next: Next) -> Response {
-    let header = req.headers().get(header::AUTHORIZATION);
-    if let Some(expected) = &app.auth
-        && !header.is_some_and(|v| basic_auth_matches(v.as_bytes(), expected))
-    {
-        let challenge = "Basic realm=\"camera relay\", charset=\"UTF-8\"";
-        let body = "authentication required\n";
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, challenge)],
-            body,
-        )
-            .into_response();
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    match &app.auth {
+        Some(up) if !stream_codec::serve::basic_auth_matches(given.unwrap_or_default(), up) => {
+            let challenge = "Basic realm=\"camera relay\", charset=\"UTF-8\"";
+            let www = Some((header::WWW_AUTHENTICATE, challenge));
+            reply(
+                StatusCode::UNAUTHORIZED,
+                www,
+                "authentication required\n".into(),
+            )
+        }
+        _ => next.run(req).await,
     }
-    next.run(req).await
-}
-
-fn no_cache(mut r: Response) -> Response {
-    let v = HeaderValue::from_static("no-cache, no-store, must-revalidate");
-    r.headers_mut().insert(header::CACHE_CONTROL, v);
-    r
 }
 
 /// A viewer of the hub, or `503` + `Retry-After` at `--max-viewers`.
 fn subscribe(app: &App) -> Result<Subscriber<Part>, Response> {
-    let fresh = Some(Duration::from_millis(500));
-    app.st
-        .hub
-        .subscribe(SubscribeOptions {
-            fresh,
-            ..Default::default()
-        })
-        .map_err(|e: FanoutError| {
-            let body = format!("{e}, retry later\n");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "1")],
-                body,
-            )
-                .into_response()
-        })
-}
-
-async fn stream(S(app): S<Arc<App>>) -> Response {
-    let viewer = match subscribe(&app) {
-        Ok(v) => v,
-        Err(r) => return r,
+    let opts = SubscribeOptions {
+        fresh: Some(Duration::from_millis(500)),
+        ..Default::default()
     };
-    let parts = futures_util::StreamExt::map(viewer.into_stream(), |p| {
-        Ok::<_, std::convert::Infallible>(p.item.part)
-    });
-    let mut r = Response::new(Body::from_stream(parts));
-    if let Ok(v) = HeaderValue::from_str(&app.content_type) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    no_cache(r)
+    let full = |e| {
+        reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some((header::RETRY_AFTER, "1")),
+            format!("{e}\n"),
+        )
+    };
+    app.st.hub.subscribe(opts).map_err(full)
 }
 
-fn jpeg_response(jpeg: bytes::Bytes) -> Response {
-    no_cache(([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
+async fn stream(S(app): S<Arc<App>>) -> Result<Response, Response> {
+    let parts = subscribe(&app)?.into_stream();
+    let body = Body::from_stream(futures_util::StreamExt::map(parts, |p| {
+        Ok::<_, std::io::Error>(p.item.part)
+    }));
+    Ok(([(header::CONTENT_TYPE, app.content_type.clone())], body).into_response())
 }
 
-async fn snapshot(S(app): S<Arc<App>>) -> Response {
+fn jpeg(jpeg: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response()
+}
+
+async fn snapshot(S(app): S<Arc<App>>) -> Result<Response, Response> {
     if let Some(p) = app
         .st
         .hub
         .latest()
         .filter(|p| p.at.elapsed() < Duration::from_millis(500))
     {
-        return jpeg_response(p.item.jpeg);
+        return Ok(jpeg(p.item.jpeg));
     }
-    // No recent panorama: be a viewer (which wakes the cameras) until every camera is live in a
-    // panorama, or for at most 3 s (then the newest one, placeholders and all).
-    let mut viewer = match subscribe(&app) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    // No recent panorama: be a viewer (which wakes the cameras) until a panorama shows every
+    // camera live, or for at most 3 s (then the newest one, placeholders and all).
+    let (mut viewer, mut newest) = (subscribe(&app)?, None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    let mut newest = None;
     while let Ok(Some(p)) = tokio::time::timeout_at(deadline, viewer.next()).await {
+        let all_live = p.item.all_live;
         newest = Some(p.item.jpeg);
-        if p.item.all_live {
+        if all_live {
             break;
         }
     }
-    match newest {
-        Some(j) => jpeg_response(j),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no panorama within 3 s\n").into_response(),
-    }
+    newest.map(jpeg).ok_or_else(|| {
+        reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "no panorama within 3 s\n".into(),
+        )
+    })
 }
 
 async fn camera_jpeg(S(app): S<Arc<App>>, Path(n): Path<String>) -> Response {
-    let cam = n
+    let n = n
         .trim_end_matches(".jpg")
         .parse::<usize>()
         .ok()
         .filter(|n| *n < app.st.cams.len());
-    let Some(n) = cam else {
-        return (StatusCode::NOT_FOUND, "no such camera\n").into_response();
-    };
-    let latest = app.st.cam(n).latest.clone();
-    match latest {
-        Some((_, _, CameraFrame::Jpeg(j))) => jpeg_response(j),
-        _ => (StatusCode::NOT_FOUND, "no JPEG from this camera yet\n").into_response(),
+    match n.and_then(|n| app.st.cam(n).latest.clone()) {
+        Some((_, _, CameraFrame::Jpeg(j))) => jpeg(j),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            None,
+            "no such camera or no JPEG from it yet\n".into(),
+        ),
     }
 }
 
@@ -163,24 +149,18 @@ fn secs(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+/// `fps` rounded, or 0 when the last event is over 2 s old.
 fn rate(fps: f64, last: Option<Instant>) -> f64 {
     let fresh = last.is_some_and(|t| t.elapsed() < Duration::from_secs(2));
-    if fresh {
-        (fps * 100.0).round() / 100.0
-    } else {
-        0.0
-    }
+    f64::from(u8::from(fresh)) * (fps * 100.0).round() / 100.0
 }
 
 /// The `/health` document (URLs and reasons redacted); `/metrics` is made from it.
 fn health_json(app: &App) -> serde_json::Value {
     let (st, hub, conns) = (&app.st, app.st.hub.stats(), app.server.stats());
-    let cams: Vec<_> = st
-        .cams
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let c = c.lock().unwrap_or_else(|p| p.into_inner());
+    let cams: Vec<_> = (0..st.cams.len())
+        .map(|i| {
+            let c = st.cam(i);
             let at = c.latest.as_ref().map(|l| l.1);
             serde_json::json!({
                 "index": i, "url": st.urls[i].to_string(), "state": c.state, "reason": c.reason,
@@ -211,10 +191,6 @@ fn health_json(app: &App) -> serde_json::Value {
     })
 }
 
-async fn health(S(app): S<Arc<App>>) -> Response {
-    no_cache(axum::Json(health_json(&app)).into_response())
-}
-
 /// `/metrics`: name, type, where in `/health` (`cameras/*`: one sample per camera), help.
 const METRICS: &str = "\
 relay_viewers gauge /viewers Open /stream viewers.
@@ -239,69 +215,46 @@ relay_camera_frames_total counter cameras/frames Camera frames received.
 relay_camera_bad_frames_total counter cameras/bad_frames Camera frames that failed to decode.
 relay_camera_connects_total counter cameras/connects Upstream connections opened.
 relay_camera_failures_total counter cameras/failures Upstream connections failed or dropped.
-relay_camera_bytes_total counter cameras/bytes Bytes read from the camera.";
+relay_camera_bytes_total counter cameras/bytes Bytes read from the camera.
+relay_camera_last_bad_frame gauge cameras/bad_frame_reason Why the last bad frame was bad.";
 
 /// The `/metrics` text (Prometheus exposition format 0.0.4).
-fn metrics_text(app: &App) -> String {
-    let health = health_json(app);
-    let cams = health["cameras"].as_array().cloned().unwrap_or_default();
-    let mut s = String::new();
-    for line in METRICS.lines() {
-        let mut words = line.splitn(4, ' ');
-        let mut word = || words.next().unwrap_or("");
-        let (name, kind, at, help) = (word(), word(), word(), word());
-        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        match at.strip_prefix("cameras/") {
-            None => {
-                let v = health.pointer(at).and_then(|v| v.as_f64()).unwrap_or(0.0);
-                let _ = writeln!(s, "{name} {v}");
-            }
-            Some(key) => cams.iter().enumerate().for_each(|(i, c)| {
-                let _ = writeln!(
-                    s,
-                    "{name}{{camera=\"{i}\"}} {}",
-                    c[key].as_f64().unwrap_or(-1.0)
-                );
-            }),
-        }
-    }
-    s.push_str("# HELP relay_camera_last_bad_frame Why the camera's last bad frame was bad.\n");
-    s.push_str("# TYPE relay_camera_last_bad_frame gauge\n");
-    for (i, c) in cams.iter().enumerate() {
-        if let Some(why) = c["bad_frame_reason"].as_str() {
-            let why = why
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            let _ = writeln!(
-                s,
-                "relay_camera_last_bad_frame{{camera=\"{i}\",reason=\"{why}\"}} 1"
-            );
-        }
-    }
-    s
-}
-
 async fn metrics(S(app): S<Arc<App>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_text(&app),
-    )
-        .into_response()
-}
-
-async fn index(S(app): S<Arc<App>>) -> Response {
-    let mut tiles = String::new();
-    for i in 0..app.st.cams.len() {
-        let _ = write!(
-            tiles,
-            "<div class=tile id=cam{i}><img src=\"/camera/{i}\" alt=\"camera {i}\"><div class=st>camera {i}: <b>?</b></div></div>"
+    let health = health_json(&app);
+    let (mut s, cams) = (
+        String::new(),
+        health["cameras"].as_array().cloned().unwrap_or_default(),
+    );
+    for line in METRICS.lines() {
+        let mut words = line.splitn(4, ' ').chain(std::iter::repeat(""));
+        let (name, kind, at) = (
+            words.next().unwrap_or(""),
+            words.next().unwrap_or(""),
+            words.next().unwrap_or(""),
         );
+        let _ = writeln!(
+            s,
+            "# HELP {name} {}\n# TYPE {name} {kind}",
+            words.next().unwrap_or("")
+        );
+        let Some(key) = at.strip_prefix("cameras/") else {
+            let v = health.pointer(at).and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let _ = writeln!(s, "{name} {v}");
+            continue;
+        };
+        for (i, c) in cams.iter().enumerate() {
+            match &c[key] {
+                serde_json::Value::Null if key.ends_with("reason") => {}
+                serde_json::Value::String(why) => {
+                    let why = why
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n");
+                    let _ = writeln!(s, "{name}{{camera=\"{i}\",reason=\"{why}\"}} 1");
+                }
+                v => _ = writeln!(s, "{name}{{camera=\"{i}\"}} {}", v.as_f64().unwrap_or(-1.0)),
+            }
+        }
     }
-    let (w, h) = app.st.panorama;
-    let page = include_str!("index.html")
-        .replace("{TILES}", &tiles)
-        .replace("{W}", &w.to_string())
-        .replace("{H}", &h.to_string());
-    no_cache(Html(page).into_response())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
 }

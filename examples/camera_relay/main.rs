@@ -17,7 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use bytes::Bytes;
+use cam_stitch::{RenderSchedule, SourcePreference};
 use clap::Parser;
+use stream_codec::client::ClientConfig;
+use stream_codec::fanout::{Fanout, FanoutConfig};
+use stream_codec::serve::ServeLimits;
+use stream_codec::sim_camera::SimCamera;
 
 mod http;
 mod relay;
@@ -70,21 +76,16 @@ struct Args {
     camera_timeout_s: f64,
 }
 
-/// The simulated cameras' geometry and frames (`testdata/relay/`: a real 3-camera panorama).
+/// The simulated cameras' geometry and frames (`testdata/relay/`: a real 3-camera panorama,
+/// frames 40 and 160 of camera 0, 1, 2).
 const SIM_CONFIG: &str = include_str!("../../testdata/relay/cameras_config.json");
-const SIM_FRAMES: [[&[u8]; 2]; 3] = [
-    [
-        include_bytes!("../../testdata/relay/f040/cam0.jpg"),
-        include_bytes!("../../testdata/relay/f160/cam0.jpg"),
-    ],
-    [
-        include_bytes!("../../testdata/relay/f040/cam1.jpg"),
-        include_bytes!("../../testdata/relay/f160/cam1.jpg"),
-    ],
-    [
-        include_bytes!("../../testdata/relay/f040/cam2.jpg"),
-        include_bytes!("../../testdata/relay/f160/cam2.jpg"),
-    ],
+const SIM_FRAMES: [&[u8]; 6] = [
+    include_bytes!("../../testdata/relay/f040/cam0.jpg"),
+    include_bytes!("../../testdata/relay/f160/cam0.jpg"),
+    include_bytes!("../../testdata/relay/f040/cam1.jpg"),
+    include_bytes!("../../testdata/relay/f160/cam1.jpg"),
+    include_bytes!("../../testdata/relay/f040/cam2.jpg"),
+    include_bytes!("../../testdata/relay/f160/cam2.jpg"),
 ];
 
 fn main() -> std::process::ExitCode {
@@ -120,53 +121,48 @@ fn seconds(v: f64, flag: &str) -> anyhow::Result<Duration> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let idle = seconds(args.idle_s, "--idle-s")?;
-    let head = seconds(args.head_timeout_s, "--head-timeout-s")?;
+    let (idle, head) = (
+        seconds(args.idle_s, "--idle-s")?,
+        seconds(args.head_timeout_s, "--head-timeout-s")?,
+    );
     let phase = seconds(args.camera_timeout_s, "--camera-timeout-s")?;
     anyhow::ensure!(
         args.auth.as_ref().is_none_or(|a| a.contains(':')),
         "--auth must be USER:PASS"
     );
     let mut json: serde_json::Value = match (&args.config, args.simulate) {
-        (Some(p), _) => serde_json::from_str(
-            &std::fs::read_to_string(p)
-                .with_context(|| format!("reading config {}", p.display()))?,
-        )
-        .with_context(|| format!("config {}: invalid JSON", p.display()))?,
+        (Some(p), _) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config {}", p.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("config {}: invalid JSON", p.display()))?
+        }
         (None, true) => serde_json::from_str(SIM_CONFIG)?,
         (None, false) => anyhow::bail!("--config FILE is required (or --simulate)"),
     };
     let mut sims = Vec::new();
-    if args.simulate {
-        let n = json["camera"].as_array().map_or(0, Vec::len);
-        for i in 0..n {
-            let frames = SIM_FRAMES[i % 3]
-                .iter()
-                .map(|b| bytes::Bytes::from_static(b))
-                .collect();
-            let cam = stream_codec::sim_camera::SimCamera::start(
-                ([127, 0, 0, 1], 0).into(),
-                frames,
-                args.sim_fps,
-            )
-            .await?;
-            tracing::info!(camera = i, url = %cam.stream_url(), "simulated ESP32-CAM");
-            json["camera"][i]["url"] = serde_json::json!({ "jpg": cam.stream_url() });
-            sims.push(cam);
-        }
+    let cameras = json["camera"].as_array().map_or(0, Vec::len);
+    for i in (0..cameras).filter(|_| args.simulate) {
+        let frames = SIM_FRAMES[i % 3 * 2..i % 3 * 2 + 2]
+            .iter()
+            .map(|b| Bytes::from_static(b))
+            .collect();
+        let cam = SimCamera::start(([127, 0, 0, 1], 0).into(), frames, args.sim_fps).await?;
+        tracing::info!(camera = i, url = %cam.stream_url(), "simulated ESP32-CAM");
+        json["camera"][i]["url"] = serde_json::json!({ "jpg": cam.stream_url() });
+        sims.push(cam);
     }
     let config = cam_stitch::Config::from_json_str(&json.to_string())?;
-    let prefer = if args.prefer_rtsp {
-        cam_stitch::SourcePreference::Rtsp
+    let urls = config.sources(if args.prefer_rtsp {
+        SourcePreference::Rtsp
     } else {
-        cam_stitch::SourcePreference::Http
-    };
-    let urls = config.sources(prefer)?;
+        SourcePreference::Http
+    })?;
     // Viewers and cameras each hold a descriptor: use all the process may have.
     if let Err(e) = stream_codec::serve::raise_open_file_limit() {
         tracing::warn!(error = %e, "cannot raise the open-file limit");
     }
-    let limits = stream_codec::serve::ServeLimits::default()
+    let limits = ServeLimits::default()
         .with_head_timeout(head)
         .with_max_connections(args.max_connections);
     let server = stream_codec::serve::Server::new(limits);
@@ -175,60 +171,55 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .max_viewers
         .min(server.connection_cap().saturating_sub(32))
         .max(1);
-    let hub = stream_codec::fanout::Fanout::with_measure(
-        stream_codec::fanout::FanoutConfig {
-            max_subscribers: Some(max_viewers),
-        },
-        |p: &relay::Part| p.part.len(),
-    );
+    let fanout = FanoutConfig {
+        max_subscribers: Some(max_viewers),
+    };
     let mut live_opts = cam_stitch::LiveOptions::default();
     live_opts.quality = args.quality;
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
+    let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
+        (phase, phase, phase, phase);
     let st = Arc::new(relay::State {
         cams: urls.iter().map(|_| Default::default()).collect(),
         urls,
-        hub,
+        hub: Fanout::with_measure(fanout, |p: &relay::Part| p.part.len()),
         wake: Default::default(),
         started: Instant::now(),
         panorama: live.output_size(),
         out: Default::default(),
-    });
-    let client = stream_codec::client::ClientConfig {
-        connect_timeout: phase,
-        head_timeout: phase,
-        first_frame_timeout: phase,
-        silence_timeout: phase,
-        ..Default::default()
-    };
-    let timing = relay::Timing {
         idle,
-        client,
-        max_fps: args.max_fps,
-        max_wait: Duration::from_millis(50),
-        heartbeat: Duration::from_millis(500),
-    };
+        client: ClientConfig {
+            connect_timeout,
+            head_timeout,
+            first_frame_timeout,
+            silence_timeout,
+            ..Default::default()
+        },
+        writer: stream_codec::Writer::new("frame")?,
+    });
     for i in 0..st.cams.len() {
-        tokio::spawn(relay::run_camera(st.clone(), i, timing.clone()));
+        tokio::spawn(relay::run_camera(st.clone(), i));
     }
-    let writer = stream_codec::Writer::new("frame")?;
-    let content_type = writer.content_type();
-    tokio::spawn(relay::run_compositor(st.clone(), live, writer, timing));
+    let schedule = RenderSchedule::new(
+        args.max_fps,
+        Duration::from_millis(50),
+        Duration::from_millis(500),
+    );
+    tokio::spawn(relay::run_compositor(st.clone(), live, schedule));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let content_type = st.writer.content_type();
     let app = Arc::new(http::App {
         st: st.clone(),
         auth: args.auth,
         server: server.clone(),
         content_type,
     });
-    let (w, h) = st.panorama;
-    tracing::info!(%addr, cameras = st.cams.len(), w, h, max_connections = server.connection_cap(), max_viewers, "relay listening");
-    println!(
-        "camera relay on http://{addr}/ ({} cameras; stream: /stream)",
-        st.cams.len()
-    );
+    let (cameras, max_connections) = (st.cams.len(), server.connection_cap());
+    tracing::info!(%addr, cameras, max_connections, max_viewers, "relay listening");
+    println!("camera relay on http://{addr}/ ({cameras} cameras; stream: /stream)");
     tokio::select! {
         r = server.run(listener, http::router(app)) => r.context("HTTP server stopped")?,
         r = tokio::signal::ctrl_c() => r?,

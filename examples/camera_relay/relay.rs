@@ -1,22 +1,20 @@
-//! Wiring: cameras (stream-codec `client`, or cam-stitch's RTSP reader) -> newest frame per
-//! camera -> compositor (cam-stitch `LiveStitcher`, scheduled here) -> `Fanout` of encoded parts
-//! -> viewers. A second output (e.g. WebRTC) is one more `st.hub.subscribe(..)`.
+//! Wiring: cameras (stream-codec `client`, cam-stitch `rtsp`) -> newest frame per camera ->
+//! compositor (cam-stitch `LiveStitcher` + `RenderSchedule`) -> `Fanout` of encoded parts ->
+//! viewers. A second output (e.g. WebRTC) is one more `st.hub.subscribe(..)`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use cam_stitch::{CameraFrame, CameraStats, LiveStitcher, RenderSchedule, SourceUrl};
+use cam_stitch::{CameraFrame, CameraStats, LivePanorama, LiveStitcher, RenderSchedule, SourceUrl};
 use futures_util::StreamExt as _;
-use stream_codec::Writer;
 use stream_codec::client::{ClientConfig, ClientState};
 use tokio::sync::{Notify, watch};
 
 /// One encoded panorama: the multipart part (shared by every viewer) and its JPEG (a slice).
 #[derive(Clone)]
 pub struct Part {
-    pub part: Bytes,
-    pub jpeg: Bytes,
+    pub part: bytes::Bytes,
+    pub jpeg: bytes::Bytes,
     /// Every camera's tile showed a live frame.
     pub all_live: bool,
 }
@@ -30,7 +28,7 @@ pub struct Cam {
     /// The newest frame: number, arrival, frame.
     pub latest: Option<(u64, Instant, CameraFrame)>,
     pub fps: f64,
-    /// The stitcher's decode counters (bad frames and the last reason) and input size.
+    /// The stitcher's counters (bad frames, last reason) and the camera's frame size.
     pub stitch: CameraStats,
     pub size: Option<(u32, u32)>,
     pub frames: u64,
@@ -58,32 +56,20 @@ pub struct State {
     pub started: Instant,
     pub panorama: (u32, u32),
     pub out: Mutex<Out>,
-}
-
-/// Timings of sources and compositor.
-#[derive(Clone)]
-pub struct Timing {
+    /// Close a camera after this long without viewers.
     pub idle: Duration,
     pub client: ClientConfig,
-    pub max_fps: f64,
-    pub max_wait: Duration,
-    pub heartbeat: Duration,
+    /// Encodes the parts of `/stream` (boundary `frame`, as the old relay).
+    pub writer: stream_codec::Writer,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Exponential moving average of a rate, from the time since the previous event.
+/// Moving average of a rate: `fps` updated with the interval since `previous`.
 fn ewma(fps: f64, previous: Option<Instant>, now: Instant) -> f64 {
-    let Some(dt) = previous.map(|p| (now - p).as_secs_f64().max(1e-3)) else {
-        return fps;
-    };
-    if fps == 0.0 {
-        1.0 / dt
-    } else {
-        0.8 * fps + 0.2 / dt
-    }
+    previous.map_or(fps, |p| 0.8 * fps + 0.2 / (now - p).as_secs_f64().max(1e-3))
 }
 
 impl State {
@@ -92,7 +78,7 @@ impl State {
     }
 
     /// Moves camera `i` to `state`, logging the change (URL and reason are redacted).
-    pub fn set_state(&self, i: usize, state: &'static str, reason: Option<String>) {
+    fn set_state(&self, i: usize, state: &'static str, reason: Option<String>) {
         let mut c = self.cam(i);
         if c.state == state && (reason.is_none() || c.reason == reason) {
             return;
@@ -110,35 +96,21 @@ impl State {
     }
 
     /// Stores camera `i`'s newest frame.
-    pub fn deliver(&self, i: usize, frame: CameraFrame) {
-        let now = Instant::now();
-        let mut c = self.cam(i);
-        c.frames += 1;
-        c.fps = ewma(c.fps, c.latest.as_ref().map(|l| l.1), now);
+    fn deliver(&self, i: usize, frame: CameraFrame) {
+        let (now, mut c) = (Instant::now(), self.cam(i));
+        (c.frames, c.fps) = (
+            c.frames + 1,
+            ewma(c.fps, c.latest.as_ref().map(|l| l.1), now),
+        );
         c.latest = Some((c.frames, now, frame));
         drop(c);
         self.wake.notify_one();
     }
 }
 
-/// Waits until there has been no viewer for `idle` in a row.
-async fn wait_idle(mut demand: watch::Receiver<usize>, idle: Duration) {
-    loop {
-        if demand.wait_for(|n| *n == 0).await.is_err() {
-            return std::future::pending().await;
-        }
-        if tokio::time::timeout(idle, demand.wait_for(|n| *n > 0))
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
 /// Camera `i`'s task: connect on the first viewer, read frames, close after `idle` without
 /// viewers. Exactly one upstream connection whatever the number of viewers.
-pub async fn run_camera(st: Arc<State>, i: usize, t: Timing) {
+pub async fn run_camera(st: Arc<State>, i: usize) {
     let mut demand = st.hub.demand();
     loop {
         st.set_state(i, "idle", None);
@@ -147,27 +119,38 @@ pub async fn run_camera(st: Arc<State>, i: usize, t: Timing) {
         }
         let session = async {
             match &st.urls[i] {
-                SourceUrl::Http(url) => http_source(&st, i, url, &t).await,
+                SourceUrl::Http(url) => http_source(&st, i, url).await,
                 #[cfg(feature = "opencv")]
-                SourceUrl::Rtsp(url) => rtsp_source(&st, i, url, &t).await,
+                SourceUrl::Rtsp(url) => rtsp_source(&st, i, url).await,
                 #[cfg(not(feature = "opencv"))]
                 SourceUrl::Rtsp(_) => {
-                    st.set_state(i, "down", Some("RTSP needs the `opencv` feature".into()));
-                    std::future::pending().await
+                    st.set_state(i, "down", Some("built without `opencv`".into()))
                 }
             }
+            std::future::pending().await
         };
         tokio::select! {
             () = session => {}
-            () = wait_idle(demand.clone(), t.idle) => {
-                tracing::info!(camera = i, "no viewers: closing the camera connection");
-            }
+            () = wait_idle(demand.clone(), st.idle) => tracing::info!(camera = i, "no viewers: closing"),
         }
     }
 }
 
-async fn http_source(st: &State, i: usize, url: &str, t: &Timing) {
-    let mut camera = match stream_codec::client::connect(url, t.client.clone()) {
+/// Returns once there has been no viewer for `idle` in a row.
+async fn wait_idle(mut demand: watch::Receiver<usize>, idle: Duration) {
+    while demand.wait_for(|n| *n == 0).await.is_ok() {
+        if tokio::time::timeout(idle, demand.wait_for(|n| *n > 0))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+async fn http_source(st: &State, i: usize, url: &str) {
+    let mut camera = match stream_codec::client::connect(url, st.client.clone()) {
         Ok(c) => c,
         Err(e) => return st.set_state(i, "down", Some(e.to_string())),
     };
@@ -175,17 +158,13 @@ async fn http_source(st: &State, i: usize, url: &str, t: &Timing) {
     st.set_state(i, "connecting", None);
     st.cam(i).connects += 1;
     while let Some(item) = camera.next().await {
-        let s = status.borrow().clone();
         if let Ok(frame) = item {
             st.deliver(i, CameraFrame::Jpeg(frame.data));
         }
+        let s = status.borrow().clone();
         let mut c = st.cam(i);
-        (c.bytes, c.connects, c.failures) = (
-            base + s.bytes,
-            c.connects + s.reconnects - seen,
-            c.failures + s.reconnects - seen,
-        );
-        seen = s.reconnects;
+        (c.bytes, c.connects) = (base + s.bytes, c.connects + s.reconnects - seen);
+        (c.failures, seen) = (c.failures + s.reconnects - seen, s.reconnects);
         drop(c);
         let state = match s.state {
             ClientState::Live => "live",
@@ -196,21 +175,19 @@ async fn http_source(st: &State, i: usize, url: &str, t: &Timing) {
     }
 }
 
-/// RTSP through OpenCV (cam-stitch feature `opencv`) on a thread of its own, reconnecting.
+/// RTSP through cam-stitch's OpenCV reader (on a thread of its own), reconnecting.
 #[cfg(feature = "opencv")]
-async fn rtsp_source(st: &State, i: usize, url: &str, t: &Timing) {
+async fn rtsp_source(st: &State, i: usize, url: &str) {
+    use tokio::sync::mpsc::error::TrySendError;
+    let silence = st.client.silence_timeout;
     loop {
         st.set_state(i, "connecting", None);
         st.cam(i).connects += 1;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-        let reader = cam_stitch::rtsp::RtspReader::spawn(url, t.client.silence_timeout, move |f| {
-            // Full: the relay is behind, drop this frame (the next one is newer anyway).
-            !matches!(
-                tx.try_send(f),
-                Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
-            )
-        });
-        let mut deadline = cam_stitch::rtsp::OPEN_TIMEOUT.max(t.client.silence_timeout);
+        // When the channel is full the relay is behind: the frame is dropped, the next is newer.
+        let send = move |f| !matches!(tx.try_send(f), Err(TrySendError::Closed(_)));
+        let _reader = cam_stitch::rtsp::RtspReader::spawn(url, silence, send);
+        let mut deadline = cam_stitch::rtsp::OPEN_TIMEOUT.max(silence);
         let why = loop {
             match tokio::time::timeout(deadline, rx.recv()).await {
                 Err(_) => break format!("no frame for {:.1} s", deadline.as_secs_f64()),
@@ -219,31 +196,23 @@ async fn rtsp_source(st: &State, i: usize, url: &str, t: &Timing) {
                 Ok(Some(Ok(img))) => st.deliver(i, CameraFrame::Rgb(Arc::new(img))),
             }
             st.set_state(i, "live", None);
-            deadline = t.client.silence_timeout;
+            deadline = silence;
         };
-        drop(reader);
         st.cam(i).failures += 1;
         st.set_state(i, "down", Some(format!("{}: {why}", st.urls[i])));
-        tokio::time::sleep(t.client.backoff_max).await;
+        tokio::time::sleep(st.client.backoff_max).await;
     }
 }
 
-/// The compositor: feeds each camera's newest frame to the stitcher and renders when cam-stitch's
-/// `RenderSchedule` says so (never without viewers), on the blocking pool.
-pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, w: Writer, t: Timing) {
-    let mut demand = st.hub.demand();
-    let mut schedule = RenderSchedule::new(t.max_fps, t.max_wait, t.heartbeat);
-    let stale = live.options().stale;
-    let mut fed = vec![0u64; st.cams.len()];
+/// The compositor: feeds each camera's newest frame to the stitcher and renders (on the blocking
+/// pool) when the schedule says so; never without viewers.
+pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, mut schedule: RenderSchedule) {
+    let (mut demand, stale) = (st.hub.demand(), live.options().stale);
+    let (writer, mut fed) = (st.writer.clone(), vec![0u64; st.cams.len()]);
     loop {
         let notified = st.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if *demand.borrow_and_update() == 0 {
-            schedule.reset();
-            tokio::select! { _ = demand.changed() => {} () = &mut notified => {} }
-            continue;
-        }
         let (now, mut stale_at) = (Instant::now(), None::<Instant>);
         for (i, seen) in fed.iter_mut().enumerate() {
             let c = st.cam(i);
@@ -267,7 +236,13 @@ pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, w: Writer, t
             let _ = live.set_offline(i, (c.state != "live").then(|| format!("camera {i} {what}")));
         }
         let tiles = live.tiles(now);
-        if let Some(at) = schedule.next(&tiles, stale_at, now) {
+        let next = if *demand.borrow_and_update() == 0 {
+            schedule.reset();
+            Some(now + Duration::from_secs(3600))
+        } else {
+            schedule.next(&tiles, stale_at, now)
+        };
+        if let Some(at) = next {
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep_until(at.into()) => {}
@@ -275,13 +250,14 @@ pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, w: Writer, t
             }
             continue;
         }
-        let job = tokio::task::spawn_blocking(move || (live.render(Instant::now()), live));
-        let Ok((result, back)) = job.await else {
+        let Ok((result, back)) =
+            tokio::task::spawn_blocking(move || (live.render(now), live)).await
+        else {
             return tracing::error!("compositor task panicked");
         };
         live = back;
         match result {
-            Ok(pano) => publish(&st, &live, &w, pano, now),
+            Ok(pano) => publish(&st, &live, &writer, pano, now),
             Err(e) => tracing::error!(error = %e, "panorama render failed"),
         }
         schedule.rendered(tiles, now);
@@ -291,14 +267,13 @@ pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, w: Writer, t
 fn publish(
     st: &State,
     live: &LiveStitcher,
-    writer: &Writer,
-    pano: cam_stitch::LivePanorama,
+    writer: &stream_codec::Writer,
+    pano: LivePanorama,
     now: Instant,
 ) {
     let part = writer.encode_part(&pano.jpeg, Some(st.started.elapsed()));
     // The JPEG is the part's body: it ends 2 bytes (CRLF) before the end of the part.
-    let end = part.len() - 2;
-    let jpeg = part.slice(end - pano.jpeg.len()..end);
+    let jpeg = part.slice(part.len() - 2 - pano.jpeg.len()..part.len() - 2);
     let sizes = live.plan().map(|p| p.input_sizes()).unwrap_or_default();
     for (i, size) in sizes.into_iter().enumerate().take(st.cams.len()) {
         let mut c = st.cam(i);
@@ -306,12 +281,11 @@ fn publish(
         c.size = live.last_frame_at(i).map(|_| size);
     }
     let mut out = lock(&st.out);
-    (out.fps, out.last) = (ewma(out.fps, out.last, now), Some(now));
+    (out.fps, out.last, out.jpeg_bytes) = (ewma(out.fps, out.last, now), Some(now), jpeg.len());
     (out.render, out.encode) = (
         out.render + pano.decode_time + pano.render_time,
         out.encode + pano.encode_time,
     );
-    out.jpeg_bytes = jpeg.len();
     drop(out);
     let all_live = pano
         .tiles

@@ -135,6 +135,27 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
 
+/// Whether an `Authorization` header value carries HTTP Basic credentials `user_pass`
+/// (`user:password`); the scheme name is matched in any case (RFC 9110 section 11.1).
+///
+/// ```
+/// use stream_codec::serve::basic_auth_matches;
+/// assert!(basic_auth_matches(b"Basic dXNlcjpwYXNz", "user:pass"));
+/// assert!(basic_auth_matches(b"basic dXNlcjpwYXNz", "user:pass"));
+/// assert!(!basic_auth_matches(b"Basic dXNlcjpwYXNz", "user:other"));
+/// assert!(!basic_auth_matches(b"Bearer dXNlcjpwYXNz", "user:pass"));
+/// ```
+pub fn basic_auth_matches(value: &[u8], user_pass: &str) -> bool {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(value).unwrap_or("");
+    text.trim().split_once(' ').is_some_and(|(scheme, token)| {
+        scheme.eq_ignore_ascii_case("basic")
+            && base64::engine::general_purpose::STANDARD
+                .decode(token.trim())
+                .is_ok_and(|d| d == user_pass.as_bytes())
+    })
+}
+
 /// Counters of a [`Server`] (a snapshot from [`Server::stats`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
