@@ -446,3 +446,12 @@ async fn passwords_never_shown() {
         "{bad}"
     );
 }
+
+#[test]
+fn camera_stream_is_send_and_unpin() {
+    fn send_unpin<T: Send + Unpin>() {}
+    send_unpin::<CameraStream>();
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ClientError>();
+    send_sync::<stream_codec::client::ClientStatus>();
+}
