@@ -69,6 +69,6 @@ pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, en
 pub use label::{LABEL_RGB, PLACEHOLDER_RGB, draw_label};
 pub use live::{CameraFrame, CameraStats, LiveOptions, LivePanorama, LiveStitcher, Tile};
 pub use plan::{Plan, PlanOptions};
-pub use rgb::{RgbImage, RgbView};
+pub use rgb::{ImageFormat, RgbImage, RgbView};
 pub use stitcher::{JpegStitcher, StitchPath};
 pub use yuv::{Subsampling, YuvFrame, YuvInput, YuvPlan};
