@@ -34,6 +34,10 @@
 //! colour conversion or chroma resampling, visually equal to the RGB path) when every frame
 //! allows it, and the RGB path ([`Plan`], OpenCV-equal pixels) otherwise.
 //!
+//! For a live relay (N cameras fed their newest frames, placeholder tiles for cameras that are
+//! missing, stale or offline, one JPEG per panorama, bad frames counted and contained) use
+//! [`LiveStitcher`]; [`Config::sources`] picks each camera's URL from the same config file.
+//!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
 //! [`opencv_baseline`], for comparisons and benchmarks).
