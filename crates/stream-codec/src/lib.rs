@@ -21,6 +21,10 @@
 //!   * `fanout`: the newest-wins hub: publish never waits, every subscriber gets the newest item,
 //!     subscriber count observable, per-subscriber rate cap, subscriber limit.
 //!   * `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder` over a response *body*.
+//! * feature `serve`: [`serve::Server`], an HTTP/1.1 serve loop with a request-head deadline and a
+//!   connection cap fitted to the open-file limit (for the servers that send the streams).
+//! * feature `sim-camera`: [`sim_camera::SimCamera`], a simulated ESP32-CAM on a TCP port (one
+//!   client at a time, `/capture` and chunked `/stream`, faults on demand) for tests and demos.
 //!
 //! ```
 //! use stream_codec::{Decoder, Writer};
@@ -64,6 +68,10 @@ mod headers;
 pub mod http;
 mod input;
 pub mod jpeg;
+#[cfg(feature = "serve")]
+pub mod serve;
+#[cfg(feature = "sim-camera")]
+pub mod sim_camera;
 mod writer;
 
 pub use boundary::{MAX_BOUNDARY_LEN, boundary_from_content_type};
