@@ -253,6 +253,19 @@ pub(crate) const LANDMARK_SIGNATURE: Signature = Signature {
     drop_outputs: &["Identity_2"],
 };
 
+/// The landmark model for configurations without heatmap refinement: the heatmap output
+/// (`Identity_3`, 64x64x39) is removed too, so ONNX Runtime prunes its decoder branch (measured
+/// with ONNX Runtime 1.31.1, 1 thread, interleaved: lite -7 %).
+pub(crate) const LANDMARK_SIGNATURE_NO_HEATMAP: Signature = Signature {
+    input: ("input_1", &[1, 256, 256, 3]),
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_4", &[1, 117]),
+    ],
+    drop_outputs: &["Identity_2", "Identity_3"],
+};
+
 /// Protobuf varint at `*i` (advanced past it).
 fn read_varint(b: &[u8], i: &mut usize) -> Result<u64, String> {
     let mut v = 0u64;
