@@ -27,7 +27,8 @@
 //! front, each `pose.process` timed alone on a fresh copy), and its per-frame `ms` are read back;
 //! MediaPipe picks its own threads (XNNPACK), `--threads` does not apply to it.
 //!
-//! `--extract`: a video of `--extract-frames` frames is made by looping the video (`ffmpeg
+//! `--extract` (wall and CPU time, the latter from `/proc/self/stat`'s children times, which load
+//! disturbs less): a video of `--extract-frames` frames is made by looping the video (`ffmpeg
 //! -stream_loop`, stream copy: same frames, no re-encoding), then `extract VIDEO --fps <video fps>
 //! --out CSV --model M --quiet` (every frame, the sibling binary of this example) and
 //! `mediapipe_pose.py VIDEO --whole --complexity C` alternate for `--rounds` rounds; both wall
@@ -463,11 +464,34 @@ fn video_fps(video: &Path) -> Result<f64> {
     }
 }
 
-/// Wall time (s) of a whole process.
-fn wall(cmd: &mut Command, what: &str) -> Result<f64> {
+/// CPU time (s, user + system) of this process's waited-for children so far: `cutime` and
+/// `cstime` of `/proc/self/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ`); NaN elsewhere.
+fn children_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(13)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    if f.len() == 2 {
+        (f[0] + f[1]) / 100.0
+    } else {
+        f64::NAN
+    }
+}
+
+/// Wall time and CPU time (s) of a whole process.
+fn wall(cmd: &mut Command, what: &str) -> Result<(f64, f64)> {
+    let cpu0 = children_cpu();
     let t0 = Instant::now();
     let out = cmd.output().context(&format!("running {what}"))?;
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = children_cpu() - cpu0;
     if !out.status.success() {
         bail!(
             "{what} failed ({}): {}",
@@ -475,7 +499,7 @@ fn wall(cmd: &mut Command, what: &str) -> Result<f64> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(secs)
+    Ok((secs, cpu))
 }
 
 /// `--extract`: whole-process wall time of the `extract` example against MediaPipe's video-mode
@@ -523,6 +547,7 @@ fn extract_comparison(args: &Args, video: &Path) -> Result<()> {
     );
     let csv = dir.join("out.csv");
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_cpu, mut theirs_cpu) = (Vec::new(), Vec::new());
     for round in 0..args.rounds.max(1) {
         let rust = || {
             wall(
@@ -544,7 +569,7 @@ fn extract_comparison(args: &Args, video: &Path) -> Result<()> {
                 "mediapipe_pose.py --whole",
             )
         };
-        let (r, m) = if round % 2 == 0 {
+        let ((r, rc), (m, mc)) = if round % 2 == 0 {
             let r = rust()?;
             (r, mediapipe()?)
         } else {
@@ -553,19 +578,23 @@ fn extract_comparison(args: &Args, video: &Path) -> Result<()> {
         };
         let rows = std::fs::read_to_string(&csv)?.lines().count();
         println!(
-            "  round {round}: extract {r:.2} s ({rows} rows), mediapipe {m:.2} s, mediapipe/extract x{:.2}",
+            "  round {round}: extract {r:.2} s wall, {rc:.2} s CPU ({rows} rows); mediapipe {m:.2} s wall, {mc:.2} s CPU; mediapipe/extract wall x{:.2}",
             m / r
         );
         ours.push(r);
         theirs.push(m);
+        ours_cpu.push(rc);
+        theirs_cpu.push(mc);
         ratios.push(m / r);
     }
     let _ = std::fs::remove_dir_all(&dir);
     let (r, m) = (median(&mut ours), median(&mut theirs));
+    let (rc, mc) = (median(&mut ours_cpu), median(&mut theirs_cpu));
     println!(
-        "extract median {r:.2} s, mediapipe median {m:.2} s: extract is x{:.2} faster (median of rounds x{:.2}; goal >= x2.00), load {}",
+        "extract median {r:.2} s, mediapipe median {m:.2} s (wall, whole process): extract is x{:.2} faster (median of rounds x{:.2}; goal >= x2.00); CPU {rc:.2} vs {mc:.2} s (x{:.2}); load {}",
         m / r,
         median(&mut ratios),
+        mc / rc,
         load_average()
     );
     Ok(())
