@@ -12,6 +12,8 @@
 #   4. .cache/models: $POSECAM_MODELS if set, else ../shared/models (SHA256SUMS checked), else
 #      converted from the package registries by scripts/convert_models.sh (TFLite -> ONNX, verified).
 #   5. cargo-fuzz (for the bounded fuzz run of the test command).
+#   6. Optional, only with POSECAM_MEDIAPIPE=1: MediaPipe 0.10.14 in .cache/mpvenv, the baseline of
+#      pose_bench --mediapipe / --extract (scripts/setup_mediapipe.sh, ~1.5 min; CI does not need it).
 # .cargo/config.toml points cargo run / cargo test at 3 and 4, so no variable is needed by hand.
 set -euo pipefail
 
@@ -108,6 +110,13 @@ if cargo fuzz --version >/dev/null 2>&1; then
 else
     step "cargo-fuzz: installing from crates.io"
     cargo install -q --locked cargo-fuzz
+fi
+
+# 6. MediaPipe baseline (optional: benches only) ------------------------------------------------
+if [ "${POSECAM_MEDIAPIPE:-0}" = 1 ]; then
+    "$ROOT/scripts/setup_mediapipe.sh"
+else
+    step "mediapipe: skipped (benches only; POSECAM_MEDIAPIPE=1 or scripts/setup_mediapipe.sh installs it)"
 fi
 
 step "done. Run the tests with scripts/test.sh"

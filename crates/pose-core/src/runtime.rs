@@ -136,6 +136,14 @@ pub struct RuntimeConfig {
     pub intra_threads: usize,
     /// Graph optimisation level.
     pub optimization: Optimization,
+    /// Whether idle intra-op worker threads spin (busy-wait) for the next operator instead of
+    /// sleeping (ONNX Runtime's `session.intra_op.allow_spinning`, on by its default). Only
+    /// matters with more than one intra-op thread. Off by default: the detector's and the
+    /// landmark model's sessions each have their own pool, so the spinning workers of one steal
+    /// the cores the other runs on, and any other busy process makes it worse (measured on the
+    /// 2-core machine under load, 2 threads, alternating detector/landmark calls: detector 92 ->
+    /// 37 ms, landmark 177 -> 52 ms without spinning; see the crate README).
+    pub intra_spinning: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -146,6 +154,7 @@ impl Default for RuntimeConfig {
             model: ModelKind::Full,
             intra_threads: 1,
             optimization: Optimization::All,
+            intra_spinning: false,
         }
     }
 }
@@ -242,6 +251,19 @@ pub(crate) const LANDMARK_SIGNATURE: Signature = Signature {
         ("Identity_4", &[1, 117]),
     ],
     drop_outputs: &["Identity_2"],
+};
+
+/// The landmark model for configurations without heatmap refinement: the heatmap output
+/// (`Identity_3`, 64x64x39) is removed too, so ONNX Runtime prunes its decoder branch (measured
+/// with ONNX Runtime 1.31.1, 1 thread, interleaved: lite -7 %).
+pub(crate) const LANDMARK_SIGNATURE_NO_HEATMAP: Signature = Signature {
+    input: ("input_1", &[1, 256, 256, 3]),
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_4", &[1, 117]),
+    ],
+    drop_outputs: &["Identity_2", "Identity_3"],
 };
 
 /// Protobuf varint at `*i` (advanced past it).
@@ -373,6 +395,11 @@ impl Model {
             builder = builder
                 .with_intra_threads(cfg.intra_threads)
                 .map_err(|e| ort_err("intra-op threads", &e))?;
+        }
+        if cfg.intra_threads != 1 {
+            builder = builder
+                .with_intra_op_spinning(cfg.intra_spinning)
+                .map_err(|e| ort_err("intra-op spinning", &e))?;
         }
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
