@@ -60,6 +60,7 @@ pub mod opencv_baseline;
 mod plan;
 mod plane;
 mod rgb;
+mod sample;
 mod stitcher;
 #[cfg(feature = "turbojpeg")]
 mod turbo_yuv;
