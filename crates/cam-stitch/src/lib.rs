@@ -64,6 +64,7 @@ mod plane;
 mod rgb;
 #[cfg(feature = "opencv")]
 pub mod rtsp;
+mod sample;
 mod schedule;
 mod stitcher;
 #[cfg(feature = "turbojpeg")]
