@@ -25,6 +25,7 @@
 #![deny(unsafe_code)]
 
 // Inputs and set-up.
+pub mod discovery;
 pub mod error;
 pub mod frame;
 pub mod runtime;
