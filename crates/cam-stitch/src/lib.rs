@@ -41,6 +41,8 @@
 // and at the two calls of the AVX2 run loops (`plan::sample_run`, `plane::sample_run`), each right
 // after `is_x86_feature_detected!("avx2")`.
 #![deny(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bilinear;
 mod config;

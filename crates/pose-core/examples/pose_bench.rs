@@ -18,6 +18,9 @@
 //! --max-frames N --threads T [--track] --json OUT --quiet`, and its per-frame `timings_ms` are
 //! read back from OUT.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -286,9 +289,9 @@ fn run_python(
     track: bool,
     n: usize,
 ) -> Result<Vec<Sample>> {
-    let root = posecam_test_support::workspace_root();
+    let root = crate::support::workspace_root();
     let python = root.join(".cache/venv/bin/python");
-    let script = posecam_test_support::shared("tools/pose_ref.py");
+    let script = crate::support::shared("tools/pose_ref.py");
     let out =
         std::env::temp_dir().join(format!("pose_bench_{}_{}.json", model, std::process::id()));
     let mut cmd = Command::new(&python);
@@ -433,7 +436,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let video = match args.video {
         Some(v) => v,
-        None => posecam_test_support::shared("media/pose2sim/single/cam01.mp4"),
+        None => crate::support::shared("media/pose2sim/single/cam01.mp4"),
     };
     let (w, h, frames) = decode_frames(&video, args.frames, None)?;
     println!(
