@@ -174,7 +174,13 @@ fn summarise(rec: &Recorder, group: &str) {
     if cfg!(feature = "opencv") {
         let vs_cv1 = "opencv-seed/1-thread";
         common::print_vs(rec, group, "plan/1-thread", vs_cv1, Goal::Ratio(PLAN_GOAL));
-        common::print_vs(rec, group, "yuv-plan/1-thread", vs_cv1, Goal::Ratio(PLAN_GOAL));
+        common::print_vs(
+            rec,
+            group,
+            "yuv-plan/1-thread",
+            vs_cv1,
+            Goal::Ratio(PLAN_GOAL),
+        );
         let vs_cvn = "opencv-seed/default-threads";
         common::print_vs(rec, group, "plan/all-threads", vs_cvn, Goal::None);
     } else {

@@ -169,7 +169,11 @@ pub fn print_alone(rec: &Recorder, case: &str, note: &str, goal: Goal) {
     match rec.time(case) {
         Some(o) => match goal {
             Goal::None => println!("{case}: {} {note}", fmt_time(o)),
-            _ => println!("{case}: {} {note} {}", fmt_time(o), fmt_goal(goal, o, f64::NAN)),
+            _ => println!(
+                "{case}: {} {note} {}",
+                fmt_time(o),
+                fmt_goal(goal, o, f64::NAN)
+            ),
         },
         None => println!("{case}: not run (filtered out on the command line?)"),
     }
