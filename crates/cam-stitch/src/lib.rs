@@ -41,12 +41,14 @@
 //!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
-//! [`opencv_baseline`], for comparisons and benchmarks; RTSP cameras through `VideoCapture` in
-//! [`rtsp`]).
+//! `opencv_baseline`, for comparisons and benchmarks; RTSP cameras through `VideoCapture` in
+//! `rtsp`).
 // `unsafe` only in `turbo_yuv` (libjpeg-turbo's encode from planes; invariants documented there)
 // and at the two calls of the AVX2 run loops (`plan::sample_run`, `plane::sample_run`), each right
 // after `is_x86_feature_detected!("avx2")`.
 #![deny(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bilinear;
 mod camera_url;

@@ -5,10 +5,11 @@
 //! [`JpegStitcher`] step, and the `image` backend.
 #![allow(clippy::unwrap_used)]
 
+mod support;
 use cam_stitch::{Config, JpegBackend, JpegCodec, JpegStitcher, PlanOptions, RgbImage, StitchPath};
 
 fn fixture(cam: usize) -> Vec<u8> {
-    posecam_test_support::read(&posecam_test_support::testdata(&format!(
+    crate::support::read(&crate::support::testdata(&format!(
         "relay/f040/cam{cam}.jpg"
     )))
 }
@@ -143,7 +144,7 @@ fn yuv_decode_recovers_after_a_malformed_jpeg() {
 }
 
 fn relay_config() -> Config {
-    Config::from_path(posecam_test_support::testdata("relay/cameras_config.json")).unwrap()
+    Config::from_path(crate::support::testdata("relay/cameras_config.json")).unwrap()
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Bad configs give errors that name the camera and the field.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use cam_stitch::{Config, Limits, Plan, RgbImage, StitchError};
-use posecam_test_support::shared;
+use support::shared;
 
 fn camera(src: &str, width: i64, hight: i64, front: i64, back: i64, rotate: i64) -> String {
     format!(

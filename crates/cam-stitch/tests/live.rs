@@ -2,6 +2,7 @@
 //! renders (frames, placeholders, labels), plan rebuilds, bad frames, stale frames, counters.
 #![allow(clippy::unwrap_used)]
 
+mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,14 @@ use cam_stitch::{
 };
 
 fn frame(set: &str, cam: usize) -> Bytes {
-    posecam_test_support::read(&posecam_test_support::testdata(&format!(
+    crate::support::read(&crate::support::testdata(&format!(
         "relay/{set}/cam{cam}.jpg"
     )))
     .into()
 }
 
 fn config() -> Config {
-    Config::from_path(posecam_test_support::testdata("relay/cameras_config.json")).unwrap()
+    Config::from_path(crate::support::testdata("relay/cameras_config.json")).unwrap()
 }
 
 fn decode(jpeg: &[u8]) -> RgbImage {

@@ -34,6 +34,9 @@
 //! `mediapipe_pose.py VIDEO --whole --complexity C` alternate for `--rounds` rounds; both wall
 //! times are from process start to exit (imports, model loading and decoding included).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -329,9 +332,9 @@ fn run_python(
     track: bool,
     n: usize,
 ) -> Result<Vec<Sample>> {
-    let root = posecam_test_support::workspace_root();
+    let root = crate::support::workspace_root();
     let python = root.join(".cache/venv/bin/python");
-    let script = posecam_test_support::shared("tools/pose_ref.py");
+    let script = crate::support::shared("tools/pose_ref.py");
     let out =
         std::env::temp_dir().join(format!("pose_bench_{}_{}.json", model, std::process::id()));
     let mut cmd = Command::new(&python);
@@ -377,7 +380,7 @@ fn run_python(
 }
 
 fn mediapipe_python() -> Result<PathBuf> {
-    let python = posecam_test_support::workspace_root().join(".cache/mpvenv/bin/python");
+    let python = crate::support::workspace_root().join(".cache/mpvenv/bin/python");
     if !python.is_file() {
         bail!(
             "{} not found: run scripts/setup_mediapipe.sh (MediaPipe 0.10.14 in its own venv)",
@@ -398,7 +401,7 @@ fn complexity(model: ModelKind) -> &'static str {
 /// MediaPipe's per-frame `pose.process` times (ms) on the first `n` frames of `video`.
 fn run_mediapipe(video: &Path, model: ModelKind, track: bool, n: usize) -> Result<Vec<Sample>> {
     let python = mediapipe_python()?;
-    let script = posecam_test_support::shared("tools/baselines/mediapipe_pose.py");
+    let script = crate::support::shared("tools/baselines/mediapipe_pose.py");
     let out =
         std::env::temp_dir().join(format!("pose_bench_mp_{model}_{}.json", std::process::id()));
     let mut cmd = Command::new(&python);
@@ -516,7 +519,7 @@ fn extract_comparison(args: &Args, video: &Path) -> Result<()> {
         );
     }
     let python = mediapipe_python()?;
-    let script = posecam_test_support::shared("tools/baselines/mediapipe_pose.py");
+    let script = crate::support::shared("tools/baselines/mediapipe_pose.py");
     let model = args.model.first().copied().unwrap_or(ModelKind::Full);
     let dir = std::env::temp_dir().join(format!("pose_bench_extract_{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -708,7 +711,7 @@ fn main() -> Result<()> {
     SPINNING.store(args.spinning, std::sync::atomic::Ordering::Relaxed);
     let video = match &args.video {
         Some(v) => v.clone(),
-        None => posecam_test_support::shared("media/pose2sim/single/cam01.mp4"),
+        None => crate::support::shared("media/pose2sim/single/cam01.mp4"),
     };
     if args.extract {
         return extract_comparison(&args, &video);

@@ -176,13 +176,16 @@ impl PoseEstimator {
     /// Loads the detector and the configured landmark model.
     ///
     /// # Errors
-    /// [`Error::OrtLibrary`] (library missing), [`Error::Model`] (model missing or with
+    /// [`Error::NotFound`] (library or models found nowhere: the message lists every path looked
+    /// at), [`Error::OrtLibrary`] (library not loadable), [`Error::Model`] (model missing or with
     /// unexpected inputs/outputs), [`Error::InvalidConfig`].
     pub fn new(config: PoseConfig) -> Result<Self> {
         config.validate()?;
+        // Absolute paths, found from any directory (see `discovery`).
+        let runtime = config.runtime.resolved()?;
         let detector = Model::load(
-            &config.runtime,
-            &config.runtime.detector_model_path(),
+            &runtime,
+            &runtime.detector_model_path(),
             &DETECTOR_SIGNATURE,
         )?;
         // Without refinement nobody reads the heatmap: load the model without that branch.
@@ -192,8 +195,8 @@ impl PoseEstimator {
             &LANDMARK_SIGNATURE_NO_HEATMAP
         };
         let landmark = Model::load(
-            &config.runtime,
-            &config.runtime.landmark_model_path(),
+            &runtime,
+            &runtime.landmark_model_path(),
             landmark_signature,
         )?;
         Ok(Self {

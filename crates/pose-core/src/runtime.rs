@@ -13,13 +13,15 @@ use ort::value::ValueType;
 
 use crate::error::{Error, Result};
 
-/// Environment variable naming the ONNX Runtime shared library (set by `.cargo/config.toml`).
+/// Environment variable naming the ONNX Runtime shared library (set for cargo in this workspace
+/// by `.cargo/config.toml`).
 pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
-/// Environment variable naming the model folder (set by `.cargo/config.toml`).
+/// Environment variable naming the model folder (set for cargo in this workspace by
+/// `.cargo/config.toml`).
 pub const MODELS_ENV: &str = "POSECAM_MODELS";
-/// Default library path, relative to the working directory (the set-up's layout).
+/// The library in a posecam checkout, relative to its root (the set-up's cache layout).
 pub const DEFAULT_ORT_LIBRARY: &str = ".cache/onnxruntime/libonnxruntime.so";
-/// Default model folder, relative to the working directory (the set-up's layout).
+/// The model folder in a posecam checkout, relative to its root (the set-up's cache layout).
 pub const DEFAULT_MODELS_DIR: &str = ".cache/models";
 /// File name of the pose detector model.
 pub const DETECTOR_FILE: &str = "pose_detection.onnx";
@@ -113,9 +115,10 @@ impl Optimization {
 
 /// Where the runtime and the models are, and how sessions are set up.
 ///
-/// Paths left `None` come from the environment ([`ORT_DYLIB_ENV`], [`MODELS_ENV`], both set by the
-/// workspace's `.cargo/config.toml`), else from the set-up's defaults
-/// ([`DEFAULT_ORT_LIBRARY`], [`DEFAULT_MODELS_DIR`]).
+/// Paths left `None` are found from any directory: the environment ([`ORT_DYLIB_ENV`],
+/// [`MODELS_ENV`]), else the per-user data folder (`~/.local/share/posecam/`), else a posecam
+/// checkout's set-up cache ([`DEFAULT_ORT_LIBRARY`], [`DEFAULT_MODELS_DIR`]); see
+/// [`discovery`](crate::discovery) for the order and [`RuntimeConfig::resolved`].
 ///
 /// ```
 /// use pose_core::{ModelKind, RuntimeConfig};
@@ -160,30 +163,6 @@ impl Default for RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// The ONNX Runtime library path that will be used.
-    pub fn ort_library_path(&self) -> PathBuf {
-        self.ort_library
-            .clone()
-            .or_else(|| {
-                std::env::var_os(ORT_DYLIB_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ORT_LIBRARY))
-    }
-
-    /// The model folder that will be used.
-    pub fn models_dir_path(&self) -> PathBuf {
-        self.models_dir
-            .clone()
-            .or_else(|| {
-                std::env::var_os(MODELS_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR))
-    }
-
     /// Path of the detector model.
     pub fn detector_model_path(&self) -> PathBuf {
         self.models_dir_path().join(DETECTOR_FILE)

@@ -3,12 +3,14 @@
 #![cfg(feature = "video")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use pose_core::extract::{ExtractOptions, PoseTrack, extract_video, read_openpose_csv};
 use pose_core::{LandmarkName, ModelKind, PoseConfig, RuntimeConfig, Tracker, TrackerConfig};
 
 #[test]
 fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
-    let video = posecam_test_support::testdata("dancer.mp4"); // 540x960, 3.333 s at 30 fps
+    let video = crate::support::testdata("dancer.mp4"); // 540x960, 3.333 s at 30 fps
     let config = PoseConfig {
         runtime: RuntimeConfig {
             model: ModelKind::Lite,

@@ -4,6 +4,8 @@
 //! decode is bit-identical to the reference's; the "own decoder" column otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -25,7 +27,7 @@ const BIT_IDENTICAL: bool = cfg!(feature = "turbojpeg");
 // the tolerance checks only report there (`check!`), and coarse checks hold the line.
 
 fn golden_dir() -> PathBuf {
-    posecam_test_support::shared("models/golden")
+    crate::support::shared("models/golden")
 }
 
 fn read_json(path: &Path) -> Value {

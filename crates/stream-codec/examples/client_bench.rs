@@ -12,6 +12,8 @@
 //! the medians are printed with the ratio. Goal: the client within 10 % of the bare loop (ratio
 //! >= 0.9).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -25,7 +27,7 @@ const REPEAT: usize = 20;
 
 /// The recorded chunked response, its body repeated `REPEAT` times (one head, one terminator).
 fn wire() -> (Bytes, u64) {
-    let raw = std::fs::read(posecam_test_support::shared(
+    let raw = std::fs::read(crate::support::shared(
         "media/mjpeg/esp32cam.wire.bin",
     ))
     .expect("recorded wire");

@@ -50,6 +50,8 @@
 //! assert_eq!(frames[2].as_ref().expect("frame").data[2], 2);
 //! ```
 #![forbid(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "auth")]
 pub mod auth;

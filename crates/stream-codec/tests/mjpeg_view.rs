@@ -6,6 +6,7 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
 mod common;
 
 use std::path::PathBuf;

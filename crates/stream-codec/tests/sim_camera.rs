@@ -2,6 +2,7 @@
 #![cfg(feature = "sim-camera")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -53,7 +54,7 @@ async fn simulated_camera_speaks_like_an_esp32_cam() {
     let frames: Vec<Bytes> = ["f040", "f160"]
         .iter()
         .map(|f| {
-            Bytes::from(posecam_test_support::read(&posecam_test_support::shared(
+            Bytes::from(crate::support::read(&crate::support::shared(
                 &format!("media/stitch/{f}/cam0.jpg"),
             )))
         })
@@ -69,7 +70,7 @@ async fn simulated_camera_speaks_like_an_esp32_cam() {
     // /stream: the same response head and chunk layout as the recorded device
     // (esp32cam.wire.bin): headers, then per frame a 0x24-byte boundary chunk, a header chunk
     // with Content-Length and X-Timestamp, and the JPEG chunk.
-    let wire = posecam_test_support::read(&posecam_test_support::shared(
+    let wire = crate::support::read(&crate::support::shared(
         "media/mjpeg/esp32cam.wire.bin",
     ));
     let mut sock = tokio::net::TcpStream::connect(cam.addr())

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use posecam_test_support::{read, shared};
+use crate::support::{read, shared};
 use stream_codec::Writer;
 use stream_codec::auth::{Credentials, DigestChallenge};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
