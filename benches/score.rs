@@ -7,6 +7,10 @@
 //!   +-0.5 s of the playback time (31 dancer frames at 30 fps);
 //! * `robust_frame`: the same from the raw 36-number row (pose + features + window).
 //!
+//! Group `score/view`: `view_window/{Off,Either}`, the view-invariant 3D score of one user pose
+//! (features given) against a +-0.5 s window at 30 fps, with `robust_window` on the same window as
+//! the baseline; goal <= 10 us (issue 18).
+//!
 //! Throughput (criterion's `elem/s`): dancer rows scanned per second (all rows for `seed*`, the
 //! 31 rows of the window for `robust_*`).
 //!
@@ -259,7 +263,9 @@ fn bench_view(c: &mut Criterion) {
     };
     let frames = 600;
     let t = 10.0;
-    let mut g = c.benchmark_group("score/view");
+    let rec = Recorder::default();
+    let group = "score/view";
+    let mut g = c.benchmark_group(group);
     for mirror in [Mirror::Off, Mirror::Either] {
         let view = ViewScorer::new(ViewConfig {
             mirror,
@@ -275,10 +281,12 @@ fn bench_view(c: &mut Criterion) {
         .expect("valid track");
         let user = view.features(&image(307), Some(&world_at(307)));
         assert_eq!(track.window(t, 0.5).len(), 31);
-        g.bench_function(
-            criterion::BenchmarkId::new("view_window", format!("{mirror:?}")),
-            |b| b.iter(|| view.score_at(black_box(&user), &track, black_box(t))),
-        );
+        let case = format!("view_window/{mirror:?}");
+        g.bench_function(&case, |b| {
+            rec.iter(b, &format!("{group}/{case}"), || {
+                view.score_at(black_box(&user), &track, black_box(t))
+            })
+        });
         let robust = Scorer::new(ScorerConfig {
             mirror,
             ..ScorerConfig::default()
@@ -287,10 +295,24 @@ fn bench_view(c: &mut Criterion) {
         let track = DancerTrack::new(&robust, &(0..frames).map(image).collect::<Vec<_>>(), 30.0)
             .expect("valid track");
         let user = robust.features(&image(307));
-        g.bench_function(
-            criterion::BenchmarkId::new("robust_window", format!("{mirror:?}")),
-            |b| b.iter(|| robust.score_at(black_box(&user), &track, black_box(t))),
-        );
+        let case = format!("robust_window/{mirror:?}");
+        g.bench_function(&case, |b| {
+            rec.iter(b, &format!("{group}/{case}"), || {
+                robust.score_at(black_box(&user), &track, black_box(t))
+            })
+        });
     }
     g.finish();
+    for mirror in ["Off", "Either"] {
+        common::print_vs(
+            &rec,
+            group,
+            &format!("view_window/{mirror}"),
+            &format!("robust_window/{mirror}"),
+            Goal::AtMost(VIEW_GOAL),
+        );
+    }
 }
+
+/// Issue 18: one user pose against a +-0.5 s window at 30 fps in view mode.
+const VIEW_GOAL: Duration = Duration::from_micros(10);

@@ -194,11 +194,7 @@ impl PoseEstimator {
         } else {
             &LANDMARK_SIGNATURE_NO_HEATMAP
         };
-        let landmark = Model::load(
-            &runtime,
-            &runtime.landmark_model_path(),
-            landmark_signature,
-        )?;
+        let landmark = Model::load(&runtime, &runtime.landmark_model_path(), landmark_signature)?;
         Ok(Self {
             detector,
             landmark,

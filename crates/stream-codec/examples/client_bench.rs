@@ -27,10 +27,8 @@ const REPEAT: usize = 20;
 
 /// The recorded chunked response, its body repeated `REPEAT` times (one head, one terminator).
 fn wire() -> (Bytes, u64) {
-    let raw = std::fs::read(crate::support::shared(
-        "media/mjpeg/esp32cam.wire.bin",
-    ))
-    .expect("recorded wire");
+    let raw = std::fs::read(crate::support::shared("media/mjpeg/esp32cam.wire.bin"))
+        .expect("recorded wire");
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
     let body = &raw[head_end..raw.len() - 5]; // without the final "0\r\n\r\n"
     let mut out = raw[..head_end].to_vec();

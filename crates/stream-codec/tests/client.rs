@@ -5,14 +5,14 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
 mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::{read, shared};
 use common::{Auth, Camera, Serve, recorded_wire, sample_jpeg};
 use futures_util::StreamExt;
-use crate::support::{read, shared};
 use sha2::{Digest, Sha256};
 use stream_codec::Frame;
 use stream_codec::client::{self, CameraStream, ClientConfig, ClientError, ClientState, Phase};

@@ -6,8 +6,8 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
 mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -54,9 +54,9 @@ async fn simulated_camera_speaks_like_an_esp32_cam() {
     let frames: Vec<Bytes> = ["f040", "f160"]
         .iter()
         .map(|f| {
-            Bytes::from(crate::support::read(&crate::support::shared(
-                &format!("media/stitch/{f}/cam0.jpg"),
-            )))
+            Bytes::from(crate::support::read(&crate::support::shared(&format!(
+                "media/stitch/{f}/cam0.jpg"
+            ))))
         })
         .collect();
     let cam = SimCamera::start(([127, 0, 0, 1], 0).into(), frames.clone(), 30.0)
@@ -70,9 +70,7 @@ async fn simulated_camera_speaks_like_an_esp32_cam() {
     // /stream: the same response head and chunk layout as the recorded device
     // (esp32cam.wire.bin): headers, then per frame a 0x24-byte boundary chunk, a header chunk
     // with Content-Length and X-Timestamp, and the JPEG chunk.
-    let wire = crate::support::read(&crate::support::shared(
-        "media/mjpeg/esp32cam.wire.bin",
-    ));
+    let wire = crate::support::read(&crate::support::shared("media/mjpeg/esp32cam.wire.bin"));
     let mut sock = tokio::net::TcpStream::connect(cam.addr())
         .await
         .expect("connect");

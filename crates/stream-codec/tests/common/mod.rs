@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use crate::support::{read, shared};
+use bytes::Bytes;
 use stream_codec::Writer;
 use stream_codec::auth::{Credentials, DigestChallenge};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
