@@ -377,3 +377,52 @@ fn noise_jpeg(w: u32, h: u32) -> Vec<u8> {
         .expect("encode noise");
     out
 }
+
+/// Issue 13 defect 5: a burst of bad messages far above the limit still gets close code 1008
+/// (the close frame goes out as soon as the limit is reached, whatever is still queued).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_bad_messages_gets_close_1008() {
+    let server = start_server(app::ServerConfig::default(), 0).await;
+    for burst in [300usize, 1000] {
+        let (ws, _) = connect(&server, "").await;
+        let (mut sink, mut stream) = ws.split();
+        // The whole burst is written before anything is read.
+        let writer = tokio::spawn(async move {
+            // Each message a few KB, as a browser's garbage would be: the burst overflows the
+            // socket buffers, so the server has unread bytes when it closes.
+            let bad = format!("nope{}", " ".repeat(4000));
+            for _ in 0..burst {
+                if sink.feed(Message::text(bad.clone())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.flush().await;
+            sink
+        });
+        let mut close = None;
+        let mut errors = 0;
+        let started = tokio::time::Instant::now();
+        while close.is_none() {
+            assert!(
+                started.elapsed() < WAIT,
+                "no close frame after a burst of {burst}"
+            );
+            match tokio::time::timeout(WAIT, stream.next()).await {
+                Ok(Some(Ok(Message::Close(c)))) => close = Some(c.map(|c| u16::from(c.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    if v["type"] == "error" {
+                        errors += 1;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!(
+                    "burst of {burst}: connection ended without a close frame ({other:?}) after {errors} error replies"
+                ),
+            }
+        }
+        assert_eq!(close, Some(Some(1008)), "burst of {burst}");
+        println!("burst of {burst}: close 1008 after {errors} error replies");
+        drop(writer.await);
+    }
+}

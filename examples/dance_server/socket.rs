@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::app::AppState;
 use crate::engine::{Analyser, Frame};
@@ -73,7 +73,6 @@ enum Control {
     Send(Outgoing),
     Start,
     End,
-    Close(u16, String),
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -147,9 +146,17 @@ async fn run(
         closed: AtomicBool::new(false),
     });
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(32);
-    let reader = tokio::spawn(read_loop(stream, slot.clone(), ctl_tx, state.clone()));
+    // A close asked by the reader jumps the queue of replies (issue 13, defect 5).
+    let (close_tx, mut close_rx) = oneshot::channel::<(u16, String)>();
+    let reader = tokio::spawn(read_loop(
+        stream,
+        slot.clone(),
+        ctl_tx,
+        close_tx,
+        state.clone(),
+    ));
     // Abort the reader whatever way this function ends.
-    let _reader_guard = AbortOnDrop(reader);
+    let mut reader = AbortOnDrop(reader);
 
     let mut clock = Instant::now();
     let mut dropped_at_start = 0u64;
@@ -160,6 +167,13 @@ async fn run(
             _ = async { drop(stop.wait_for(|s| *s).await) } => {
                 send_close(sink, close_code::GOING_AWAY, "server shutting down", timeout).await;
                 return Ok(());
+            }
+            Ok((code, reason)) = &mut close_rx => {
+                send_close(sink, code, &reason, timeout).await;
+                // The reader discards what the client still sends until its close answer, so
+                // the socket is not reset with unread bytes (which loses the close frame).
+                let _ = tokio::time::timeout(timeout, &mut reader.0).await;
+                return Err(format!("closed with {code}: {reason}"));
             }
             ctl = ctl_rx.recv() => match ctl {
                 None => return Ok(()),
@@ -175,10 +189,6 @@ async fn run(
                     let mut summary = summary;
                     summary.dropped = slot.dropped.load(Ordering::Relaxed) - dropped_at_start;
                     send_json(sink, &Outgoing::Summary(summary), timeout).await?;
-                }
-                Some(Control::Close(code, reason)) => {
-                    send_close(sink, code, &reason, timeout).await;
-                    return Err(format!("closed with {code}: {reason}"));
                 }
             },
             _ = slot.ready.notified() => {
@@ -286,6 +296,7 @@ async fn read_loop(
     mut stream: SplitStream<WebSocket>,
     slot: Arc<Slot>,
     ctl: mpsc::Sender<Control>,
+    close: oneshot::Sender<(u16, String)>,
     state: Arc<AppState>,
 ) {
     let limit = state.config.max_jpeg_bytes;
@@ -301,12 +312,11 @@ async fn read_loop(
                 // Above the hard limit (tungstenite refuses it) or a broken stream.
                 let text = e.to_string();
                 if text.contains("Space limit exceeded") || text.contains("too long") {
-                    let _ = ctl
-                        .send(Control::Close(
-                            close_code::TOO_BIG,
-                            format!("message above {} bytes", state.config.hard_message_bytes),
-                        ))
-                        .await;
+                    let _ = close.send((
+                        close_code::TOO_BIG,
+                        format!("message above {} bytes", state.config.hard_message_bytes),
+                    ));
+                    return;
                 }
                 break;
             }
@@ -338,13 +348,14 @@ async fn read_loop(
                 bad += 1;
                 state.stats.bad_messages.fetch_add(1, Ordering::Relaxed);
                 if bad > state.config.max_bad_messages {
-                    let _ = ctl
-                        .send(Control::Close(
-                            close_code::POLICY,
-                            "too many bad messages".into(),
-                        ))
-                        .await;
-                    break;
+                    let _ = close.send((close_code::POLICY, "too many bad messages".into()));
+                    // Stop reading messages; drain the socket until the client answers the close.
+                    while let Some(Ok(msg)) = stream.next().await {
+                        if matches!(msg, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                    return;
                 }
                 let id = header.take().and_then(|h| h.id);
                 // Never wait on a client that does not read: drop the error if the queue is full.
