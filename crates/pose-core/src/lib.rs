@@ -25,6 +25,7 @@
 #![deny(unsafe_code)]
 
 // Inputs and set-up.
+mod decode_limits;
 pub mod error;
 pub mod frame;
 pub mod runtime;
@@ -45,8 +46,11 @@ pub mod extract;
 pub mod pose;
 pub mod smoothing;
 #[cfg(feature = "video")]
+mod track_cache;
+#[cfg(feature = "video")]
 pub mod video;
 
+pub use decode_limits::{DecodeLimits, jpeg_dimensions};
 pub use detector::{Detection, DetectorConfig};
 pub use error::{Error, Result};
 pub use estimator::{FrameResult, PoseConfig, PoseEstimator, StageTimes};
@@ -56,4 +60,8 @@ pub use pool::{EstimatorPool, PooledEstimator};
 pub use pose::{Landmark, LandmarkName, Pose};
 pub use roi::Roi;
 pub use runtime::{ModelKind, Optimization, RuntimeConfig};
+#[cfg(feature = "video")]
+pub use track_cache::{
+    CachedTracks, MAX_DEFAULT_FPS, cache_file, load_or_extract, load_or_extract_people, sha256_file,
+};
 pub use tracker::{TrackState, TrackedPose, Tracker, TrackerConfig};

@@ -46,11 +46,16 @@
 mod align;
 mod body;
 mod error;
+#[cfg(feature = "pose-core")]
+mod from_pose_core;
 mod keypoints;
 mod limb;
 mod normalizer;
+#[cfg(feature = "protocol")]
+pub mod protocol;
 mod scorer;
 mod seed;
+mod session;
 pub mod synthetic;
 mod table;
 mod window;
@@ -58,10 +63,13 @@ mod window;
 pub use align::{AlignConfig, Alignment};
 pub use body::Body;
 pub use error::ScoreError;
+#[cfg(feature = "pose-core")]
+pub use from_pose_core::openpose_row;
 pub use keypoints::{Joint, Keypoint, Layout, Pose, ROW_WIDTHS};
 pub use limb::{Hint, Issue, LIMB_COUNT, Limb};
 pub use normalizer::Normalizer;
 pub use scorer::{Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig};
 pub use seed::{SEED_NO_MATCH, SEED_THRESHOLD, SeedMatch, SeedMatcher};
+pub use session::{Grade, SESSION_ALIGN_FPS, SESSION_NEAREST_S, Session, SessionSummary};
 pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, SEED_COLUMNS, TableLimits};
 pub use window::{DancerTrack, MAX_TRACK_FRAMES, WindowMatch};
