@@ -50,6 +50,8 @@ mod error;
 mod from_pose_core;
 mod keypoints;
 mod limb;
+#[cfg(feature = "protocol")]
+pub mod live;
 mod normalizer;
 #[cfg(feature = "protocol")]
 pub mod protocol;

@@ -509,6 +509,27 @@ impl From<&pose_core::extract::PoseTrack> for DancerKeypoints {
     }
 }
 
+impl Hello {
+    /// The hello for a dance of `reference` (video at `/game/dancer`, keypoints at
+    /// `/game/dancer.json`) estimated with `model`, scored with `scorer` (its limbs, threshold).
+    pub fn new(
+        reference: &pose_core::extract::PoseTrack,
+        model: pose_core::ModelKind,
+        max_jpeg_bytes: usize,
+        scorer: &crate::Scorer,
+    ) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            model: model.name().to_string(),
+            annotated: false,
+            max_jpeg_bytes,
+            dancer: DancerInfo::new(reference, "/game/dancer", "/game/dancer.json"),
+            limbs: Limb::ALL.iter().map(|&l| limb_key(l)).collect(),
+            threshold: scorer.config().correct_from,
+        }
+    }
+}
+
 impl DancerInfo {
     /// The dancer of `track`, served at `video_url` with its keypoints at `keypoints_url`.
     pub fn new(
