@@ -10,10 +10,11 @@
 //! use pose_score::live::{Dance, Player};
 //! use pose_score::{Scorer, ScorerConfig};
 //!
-//! let reference = pose_core::load_or_extract("dance.mp4".as_ref(), None, pose_core::ModelKind::Lite, ".cache".as_ref())?;
+//! // The dancer's poses, e.g. from `pose_core::load_or_extract` (feature `video`).
+//! let reference = pose_core::extract::PoseTrack::load("dancer.json")?;
 //! let scorer = Scorer::new(ScorerConfig::default())?;
 //! let pool = EstimatorPool::new(PoseConfig::default(), 2)?;
-//! let dance = Arc::new(Dance::new(scorer, &reference.tracks[0], pool, DecodeLimits::default())?);
+//! let dance = Arc::new(Dance::new(scorer, &reference, pool, DecodeLimits::default())?);
 //! let mut player = Player::new(dance);
 //! let jpeg = std::fs::read("webcam.jpg")?;
 //! let (result, _) = player.analyse(&jpeg, 1.5, true, false).map_err(|r| r.message)?;
