@@ -617,4 +617,25 @@ mod tests {
             "{json}"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_message_parses_or_gets_a_documented_code(
+            text in "(data:image/jpe?g;base64,|\\{\"type\":\"(frame|start|end|ping|x)\"|)[ -~]{0,80}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            limit in 0usize..100,
+        ) {
+            let codes = ["too_large", "not_jpeg", "bad_base64", "bad_json", "unknown_type"];
+            if let Err(e) = parse_text(&text, limit) {
+                proptest::prop_assert!(codes.contains(&e.code()) && !e.to_string().is_empty());
+            }
+            if let Ok(Incoming::Jpeg(jpeg)) = parse_text(&text, limit) {
+                proptest::prop_assert!(jpeg.len() <= limit && jpeg.starts_with(&JPEG_SOI));
+            }
+            match check_binary(&bytes, limit) {
+                Ok(()) => proptest::prop_assert!(bytes.len() <= limit && bytes.starts_with(&JPEG_SOI)),
+                Err(e) => proptest::prop_assert!(codes.contains(&e.code())),
+            }
+        }
+    }
 }
