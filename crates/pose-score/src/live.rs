@@ -170,9 +170,12 @@ impl Player {
                         out.visible_limbs, out.needed
                     ));
                 }
-                (Some(_), Ok(m)) => {
-                    result.set_match(m, d.track.fps(), d.scorer.config().hint_below)
-                }
+                (Some(_), Ok(m)) => result.set_match(
+                    m.frame,
+                    &m.score,
+                    d.track.fps(),
+                    d.scorer.config().hint_below,
+                ),
             }
             let scored = live.as_ref().ok().filter(|_| pose.is_some());
             self.session.record(t, features, scored.map(|m| &m.score));

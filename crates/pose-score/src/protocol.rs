@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use crate::limb::Limb;
 use crate::scorer::PoseScore;
 use crate::session::SessionSummary;
-use crate::window::WindowMatch;
 
 /// Protocol version announced in [`Hello`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -377,6 +376,10 @@ pub struct Summary {
     pub grade: Option<String>,
     /// A sentence for the user.
     pub message: String,
+    /// Which score graded the dance: `robust` (2D image keypoints) or `view` (3D world
+    /// landmarks, view-invariant).
+    #[serde(default)]
+    pub scoring: String,
 }
 
 /// WebSocket close codes the server uses (RFC 6455).
@@ -430,10 +433,9 @@ pub fn keypoints_xyv(pose: &pose_core::Pose) -> Vec<[f32; 3]> {
 }
 
 impl FrameResult {
-    /// Fills the score, the matched dancer frame (of a dance at `dancer_fps`), the hint and one
-    /// [`LimbReply`] per limb (`ok` from `hint_below`) from a live match.
-    pub fn set_match(&mut self, m: &WindowMatch, dancer_fps: f32, hint_below: f32) {
-        let s: &PoseScore = &m.score;
+    /// Fills the score, the matched dancer frame (`frame` of a dance at `dancer_fps`), the hint
+    /// and one [`LimbReply`] per limb (`ok` from `hint_below`) from a live match's score.
+    pub fn set_match(&mut self, frame: usize, s: &PoseScore, dancer_fps: f32, hint_below: f32) {
         let hint_text = |limb: Option<Limb>| {
             s.hint
                 .filter(|h| limb.is_none_or(|l| h.limb == l))
@@ -441,8 +443,8 @@ impl FrameResult {
         };
         self.score = Some(s.overall);
         self.correct = s.correct;
-        self.dancer_frame = Some(m.frame);
-        self.dancer_t = Some(m.frame as f64 / f64::from(dancer_fps));
+        self.dancer_frame = Some(frame);
+        self.dancer_t = Some(frame as f64 / f64::from(dancer_fps));
         self.hint = hint_text(None);
         self.limbs = Limb::ALL
             .iter()
@@ -473,6 +475,7 @@ impl From<&SessionSummary> for Summary {
             lag_s: s.alignment.as_ref().map(|a| f64::from(a.lag_s)),
             grade: s.grade.map(|g| g.letter().to_string()),
             message: s.message.clone(),
+            scoring: "robust".into(),
         }
     }
 }

@@ -98,10 +98,13 @@ pub struct SessionSummary {
 /// assert!(summary.alignment.is_some_and(|a| a.lag_s.abs() < 0.1));
 /// # Ok::<(), pose_score::ScoreError>(())
 /// ```
+///
+/// `F` is what one frame is compared by: [`PoseFeatures`] for the robust score (the default; see
+/// [`Session::summary`]), or another score's features through [`Session::summary_with`].
 #[derive(Debug, Clone, Default)]
-pub struct Session {
+pub struct Session<F = PoseFeatures> {
     /// (playback time, features) of every recorded frame within the dance.
-    history: Vec<(f64, PoseFeatures)>,
+    history: Vec<(f64, F)>,
     end_s: f64,
     frames: u64,
     scored: u64,
@@ -109,18 +112,17 @@ pub struct Session {
     score_sum: f64,
 }
 
-impl Session {
+impl<F: Copy + Default> Session<F> {
     /// A session for a dance of `duration_s` seconds.
     pub fn new(duration_s: f64) -> Self {
         Self {
+            history: Vec::new(),
             end_s: duration_s + END_SLACK_S,
-            ..Self::default()
+            frames: 0,
+            scored: 0,
+            correct: 0,
+            score_sum: 0.0,
         }
-    }
-
-    /// A session for the dance `track`.
-    pub fn for_track(track: &DancerTrack) -> Self {
-        Self::new(track.len() as f64 / f64::from(track.fps()))
     }
 
     /// A new dance begins: forgets everything recorded.
@@ -130,7 +132,7 @@ impl Session {
 
     /// Records one frame at playback time `t_s`: its features (default features when no one was
     /// in view) and its live score, if it got one.
-    pub fn record(&mut self, t_s: f64, features: PoseFeatures, live: Option<&PoseScore>) {
+    pub fn record(&mut self, t_s: f64, features: F, live: Option<&PoseScore>) {
         self.frames += 1;
         if (0.0..=self.end_s).contains(&t_s) {
             self.history.push((t_s, features));
@@ -152,12 +154,13 @@ impl Session {
         self.scored
     }
 
-    /// The session resampled at [`SESSION_ALIGN_FPS`] and aligned (DTW) with the part of `dance`
-    /// it covers (a session may start late after a reconnection, or stop early).
+    /// The session resampled at [`SESSION_ALIGN_FPS`] from its first to its last recorded
+    /// frame within the dance (an instant with no recorded frame within [`SESSION_NEAREST_S`]
+    /// gets default features: "not in view"), with the times of its first and last frame.
     ///
     /// # Errors
-    /// [`ScoreError::Alignment`] when no frame lies within the dance, or as [`Scorer::align`].
-    pub fn align(&mut self, scorer: &Scorer, dance: &DancerTrack) -> Result<Alignment, ScoreError> {
+    /// [`ScoreError::Alignment`] when no frame lies within the dance.
+    pub fn resampled(&mut self) -> Result<(Vec<F>, f64, f64), ScoreError> {
         self.history.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (Some(&(first_t, _)), Some(&(last_t, _))) = (self.history.first(), self.history.last())
         else {
@@ -165,9 +168,6 @@ impl Session {
                 "no frame within the dance's time".into(),
             ));
         };
-        if dance.is_empty() {
-            return Err(ScoreError::Alignment("an empty dance".into()));
-        }
         let step = 1.0 / f64::from(SESSION_ALIGN_FPS);
         let n = ((last_t - first_t) / step).floor() as usize + 1;
         let mut user = Vec::with_capacity(n);
@@ -183,23 +183,19 @@ impl Session {
             user.push(if (ht - t).abs() <= SESSION_NEAREST_S {
                 f
             } else {
-                PoseFeatures::default()
+                F::default()
             });
         }
-        let fps = f64::from(dance.fps());
-        let len = dance.len();
-        let from = ((first_t * fps).round() as usize).min(len.saturating_sub(1));
-        let to = ((last_t * fps).round() as usize + 1).clamp(from + 1, len);
-        let part = DancerTrack::from_features(dance.frames()[from..to].to_vec(), dance.fps())?;
-        let config = AlignConfig {
-            user_fps: SESSION_ALIGN_FPS,
-            ..AlignConfig::default()
-        };
-        scorer.align(&user, &part, &config)
+        Ok((user, first_t, last_t))
     }
 
-    /// The end of the dance: counts, mean score, alignment, grade and a sentence for the player.
-    pub fn summary(&mut self, scorer: &Scorer, dance: &DancerTrack) -> SessionSummary {
+    /// The end of the dance: counts, mean score, alignment, grade and a sentence for the player;
+    /// `align` aligns the [`Session::resampled`] frames (first and last time in seconds) with
+    /// the dance.
+    pub fn summary_with(
+        &mut self,
+        align: impl FnOnce(&[F], f64, f64) -> Result<Alignment, ScoreError>,
+    ) -> SessionSummary {
         let scored = self.scored;
         let mut summary = SessionSummary {
             frames: self.frames,
@@ -212,7 +208,10 @@ impl Session {
             summary.message = "No frame could be scored: is your whole body in view?".into();
             return summary;
         }
-        match self.align(scorer, dance) {
+        match self
+            .resampled()
+            .and_then(|(user, from, to)| align(&user, from, to))
+        {
             Ok(a) => {
                 let grade = Grade::of(a.grade);
                 summary.message = match grade {
@@ -232,6 +231,54 @@ impl Session {
         }
         summary
     }
+}
+
+/// The frames `from_s..=to_s` of a dance of `len` frames at `fps`, at least one.
+pub(crate) fn dance_part(len: usize, fps: f64, from_s: f64, to_s: f64) -> std::ops::Range<usize> {
+    let from = ((from_s * fps).round() as usize).min(len.saturating_sub(1));
+    let to = ((to_s * fps).round() as usize + 1).clamp(from + 1, len.max(from + 1));
+    from..to
+}
+
+impl Session<PoseFeatures> {
+    /// A session for the dance `track`.
+    pub fn for_track(track: &DancerTrack) -> Self {
+        Self::new(track.len() as f64 / f64::from(track.fps()))
+    }
+
+    /// The session resampled at [`SESSION_ALIGN_FPS`] and aligned (DTW) with the part of `dance`
+    /// it covers (a session may start late after a reconnection, or stop early).
+    ///
+    /// # Errors
+    /// [`ScoreError::Alignment`] when no frame lies within the dance, or as [`Scorer::align`].
+    pub fn align(&mut self, scorer: &Scorer, dance: &DancerTrack) -> Result<Alignment, ScoreError> {
+        let (user, from, to) = self.resampled()?;
+        align_robust(scorer, dance, &user, from, to)
+    }
+
+    /// [`Session::summary_with`] the robust score's alignment ([`Session::align`]).
+    pub fn summary(&mut self, scorer: &Scorer, dance: &DancerTrack) -> SessionSummary {
+        self.summary_with(|user, from, to| align_robust(scorer, dance, user, from, to))
+    }
+}
+
+fn align_robust(
+    scorer: &Scorer,
+    dance: &DancerTrack,
+    user: &[PoseFeatures],
+    from_s: f64,
+    to_s: f64,
+) -> Result<Alignment, ScoreError> {
+    if dance.is_empty() {
+        return Err(ScoreError::Alignment("an empty dance".into()));
+    }
+    let part = dance_part(dance.len(), f64::from(dance.fps()), from_s, to_s);
+    let part = DancerTrack::from_features(dance.frames()[part].to_vec(), dance.fps())?;
+    let config = AlignConfig {
+        user_fps: SESSION_ALIGN_FPS,
+        ..AlignConfig::default()
+    };
+    scorer.align(user, &part, &config)
 }
 
 #[cfg(test)]
