@@ -760,7 +760,7 @@ mod tests {
             assert_eq!(cols.len(), 36);
         }
         // pose-score holds the one reader of the old file.
-        let table = pose_score::KeypointTable::read_seed_csv(&csv[..]).unwrap();
+        let table = pose_score::KeypointTable::read_openpose_csv(&csv[..]).unwrap();
         let rows: Vec<Vec<f32>> = table
             .rows()
             .map(|r| r.iter().map(|&v| v as f32).collect())

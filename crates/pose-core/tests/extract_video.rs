@@ -85,7 +85,7 @@ fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
 
 /// The old `dancer_keyp_list.csv` read back with pose-score, the one reader of that file.
 fn old_rows(csv: &[u8]) -> Vec<Vec<f64>> {
-    let table = pose_score::KeypointTable::read_seed_csv(csv).unwrap();
+    let table = pose_score::KeypointTable::read_openpose_csv(csv).unwrap();
     table.rows().map(<[f64]>::to_vec).collect()
 }
 

@@ -104,6 +104,6 @@ fn old_rows(csv: &[u8]) -> Vec<Vec<f64>> {
     if csv.is_empty() {
         return Vec::new();
     }
-    let table = pose_score::KeypointTable::read_seed_csv(csv).unwrap();
+    let table = pose_score::KeypointTable::read_openpose_csv(csv).unwrap();
     table.rows().map(<[f64]>::to_vec).collect()
 }

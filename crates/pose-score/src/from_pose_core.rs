@@ -30,7 +30,7 @@ impl From<&pose_core::Pose> for Pose {
 
 /// The old project's row of a pose-core pose: OpenPose-18 `x, y` pairs in pixels, `0, 0` for a
 /// part seen with a visibility below 0.5 (the Neck: either shoulder), as the seed score
-/// ([`crate::SeedMatcher`]) reads it.
+/// ([`crate::CosineMatcher`]) reads it.
 ///
 /// ```
 /// let mut found = pose_core::Pose::default();

@@ -2,8 +2,9 @@
 //! per-limb score with live time windows and offline alignment. Pure Rust, no ONNX: keypoints
 //! come from any source as plain [`Keypoint`]s.
 //!
-//! * **Seed mode** ([`SeedMatcher`]): 36-number OpenPose-18 rows, sklearn-style L2 rows
-//!   ([`Normalizer`]), `min over the dance of 1 - cos`, correct below [`SEED_THRESHOLD`]; the old
+//! * **Seed mode**, the old project's score ([`CosineMatcher`]): 36-number OpenPose-18 rows,
+//!   sklearn-style L2 rows ([`Normalizer`]), `min over the dance of 1 - cos`, correct below
+//!   [`COSINE_CORRECT_BELOW`]; the old
 //!   `dancer_keyp_list.csv` is read and written by [`KeypointTable`].
 //! * **Robust mode** ([`Scorer`]): BlazePose-33 / COCO-17 / OpenPose-18 keypoints with
 //!   visibility ([`Pose`]), centred on the hips and scaled by the torso ([`Body`]), compared limb
@@ -12,7 +13,7 @@
 //!   window; offline: [`Scorer::align`] (DTW) gives a grade and the lag.
 //!
 //! ```
-//! use pose_score::{DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig, SeedMatcher};
+//! use pose_score::{CosineMatcher, DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig};
 //! // The dancer, in the old format: one 36-number row per video frame.
 //! let row = |i: usize| -> Vec<f64> {
 //!     (0..36).map(|k| 300.0 + 50.0 * ((k as f64) * 1.3 + i as f64 * 0.1).sin()).collect()
@@ -21,7 +22,7 @@
 //! let user_row = row(40);
 //!
 //! // The old score, exactly.
-//! let seed = SeedMatcher::new(&dancer)?.score(&user_row)?;
+//! let seed = CosineMatcher::new(&dancer)?.score(&user_row)?;
 //! assert!(seed.is_correct());
 //!
 //! // The robust score, live, at playback time 1.3 s (+-0.5 s window, dancer at 30 fps).
@@ -71,7 +72,15 @@ pub use keypoints::{Joint, Keypoint, Layout, Pose, ROW_WIDTHS};
 pub use limb::{Hint, Issue, LIMB_COUNT, Limb};
 pub use normalizer::Normalizer;
 pub use scorer::{Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig};
-pub use seed::{SEED_NO_MATCH, SEED_THRESHOLD, SeedMatch, SeedMatcher};
+pub use seed::{COSINE_CORRECT_BELOW, COSINE_NO_MATCH, CosineMatch, CosineMatcher};
+// The names these had before (the old project's name), kept so that code using them builds.
+#[doc(hidden)]
+pub use seed::{
+    COSINE_CORRECT_BELOW as SEED_THRESHOLD, COSINE_NO_MATCH as SEED_NO_MATCH,
+    CosineMatch as SeedMatch, CosineMatcher as SeedMatcher,
+};
 pub use session::{Grade, SESSION_ALIGN_FPS, SESSION_NEAREST_S, Session, SessionSummary};
-pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, SEED_COLUMNS, TableLimits};
+#[doc(hidden)]
+pub use table::OPENPOSE_ROW_VALUES as SEED_COLUMNS;
+pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, OPENPOSE_ROW_VALUES, TableLimits};
 pub use window::{DancerTrack, MAX_TRACK_FRAMES, WindowMatch};
