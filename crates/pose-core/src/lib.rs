@@ -30,14 +30,20 @@ pub mod error;
 pub mod frame;
 pub mod runtime;
 
-// The pipeline stages, in order.
+// The pipeline stages, in order. The stage modules are internals (hidden; the golden tests and
+// the benches reach them by path): their public items are the re-exports below.
+#[doc(hidden)]
 pub mod anchors;
+#[doc(hidden)]
 pub mod detector;
 pub mod estimator;
+#[doc(hidden)]
 pub mod landmarks;
 pub mod pool;
+#[doc(hidden)]
 pub mod roi;
 pub mod tracker;
+#[doc(hidden)]
 pub mod warp;
 
 // Outputs and what is done with them.

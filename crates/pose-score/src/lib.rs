@@ -59,6 +59,7 @@ pub mod protocol;
 mod scorer;
 mod seed;
 mod session;
+#[doc(hidden)]
 pub mod synthetic;
 mod table;
 mod window;
