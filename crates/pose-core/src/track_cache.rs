@@ -3,8 +3,9 @@
 //! and the sampling rate, so the next run with the same video loads them at once.
 //!
 //! The file for one person is a [`PoseTrack`] in JSON ([`PoseTrack::load`] reads it); for
-//! several, a JSON array of tracks, track `k` holding the `k`-th person from the left (by the
-//! hips' midpoint) at each sample. Files are written to a temporary name and renamed, so a run
+//! several, a JSON array of tracks, track `k` holding the `k`-th person nearest the camera at
+//! each sample (by the lower ankle's image y, lowest first: the same order in every camera of a
+//! scene filmed from about the same height). Files are written to a temporary name and renamed, so a run
 //! killed while writing leaves no half file; an unreadable or empty file is extracted again.
 
 use std::io::Read as _;
@@ -101,7 +102,8 @@ pub fn load_or_extract(
     load_or_extract_people(video, fps, model, 1, cache_dir)
 }
 
-/// [`load_or_extract`] for up to `people` persons: one track per person, sorted left to right.
+/// [`load_or_extract`] for up to `people` persons: one track per person, track 0 the person
+/// nearest the camera at each sample (the lowest ankle in the image), then the next.
 ///
 /// # Errors
 /// As [`load_or_extract`]; [`Error::InvalidConfig`] for `people` 0 or above the pose limit.
@@ -199,7 +201,7 @@ fn extract_people(
     let first = extract_video(video, fps, &ExtractOptions::with_progress(label), |frame| {
         let rgb = RgbFrame::new(frame.width, frame.height, &frame.rgb)?;
         let mut poses: Vec<Pose> = tracker.process(&rgb, frame.time)?;
-        poses.sort_by(|a, b| hip_x(a).total_cmp(&hip_x(b)));
+        poses.sort_by(|a, b| ankle_y(b).total_cmp(&ankle_y(a)));
         let mut poses = poses.into_iter();
         let first = poses.next();
         others.push(poses.collect());
@@ -220,6 +222,7 @@ fn extract_people(
     Ok(tracks)
 }
 
-fn hip_x(p: &Pose) -> f32 {
-    (p.landmarks[23].x + p.landmarks[24].x) * 0.5
+/// The lower ankle's image y: the person nearer the camera stands lower in the frame.
+fn ankle_y(p: &Pose) -> f32 {
+    p.landmarks[27].y.max(p.landmarks[28].y)
 }
