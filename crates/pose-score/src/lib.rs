@@ -4,13 +4,17 @@
 //!
 //! * **Seed mode**, the old project's score ([`CosineMatcher`]): 36-number OpenPose-18 rows,
 //!   sklearn-style L2 rows ([`Normalizer`]), `min over the dance of 1 - cos`, correct below
-//!   [`COSINE_CORRECT_BELOW`]; the old
-//!   `dancer_keyp_list.csv` is read and written by [`KeypointTable`].
+//!   [`COSINE_CORRECT_BELOW`]; the old `dancer_keyp_list.csv` is read and written by
+//!   [`KeypointTable`].
 //! * **Robust mode** ([`Scorer`]): BlazePose-33 / COCO-17 / OpenPose-18 keypoints with
 //!   visibility ([`Pose`]), centred on the hips and scaled by the torso ([`Body`]), compared limb
 //!   by limb as angles ([`Limb`], [`PoseScore`], [`Hint`]); too little of the body gives
 //!   [`OutOfView`] rather than a number. Live: [`Scorer::score_at`] over a [`DancerTrack`]
 //!   window; offline: [`Scorer::align`] (DTW) gives a grade and the lag.
+//! * **View mode** ([`ViewScorer`]): the body in 3D ([`WorldPose`], BlazePose world landmarks)
+//!   compared in its own torso frame, so the camera's position drops out; the same per-limb
+//!   scores and hints, mirroring, [`ViewTrack`] windows and DTW; a pose without world landmarks
+//!   is scored in 2D by the robust score and flagged ([`ScoreBasis::Image`]).
 //!
 //! ```
 //! use pose_score::{CosineMatcher, DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig};
@@ -62,6 +66,7 @@ mod session;
 #[doc(hidden)]
 pub mod synthetic;
 mod table;
+mod view;
 mod window;
 
 pub use align::{AlignConfig, Alignment};
@@ -84,4 +89,8 @@ pub use session::{Grade, SESSION_ALIGN_FPS, SESSION_NEAREST_S, Session, SessionS
 #[doc(hidden)]
 pub use table::OPENPOSE_ROW_VALUES as SEED_COLUMNS;
 pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, OPENPOSE_ROW_VALUES, TableLimits};
+pub use view::{
+    BodyFrame, ScoreBasis, ViewConfig, ViewFeatures, ViewMatch, ViewScore, ViewScorer, ViewTrack,
+    WorldPose,
+};
 pub use window::{DancerTrack, MAX_TRACK_FRAMES, WindowMatch};
