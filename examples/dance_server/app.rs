@@ -55,6 +55,9 @@ pub struct Config {
     /// A client that does not read a reply within this many milliseconds is dropped.
     #[arg(long, default_value_t = 5000)]
     pub send_timeout_ms: u64,
+    /// The score: view (3D world landmarks, whatever the camera's angle) or robust (2D).
+    #[arg(long, default_value = "view", value_parser = ["view", "robust"])]
+    pub score: String,
 }
 
 impl Config {

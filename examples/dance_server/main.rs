@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use pose_core::{DecodeLimits, EstimatorPool, PoseConfig, RuntimeConfig};
+use pose_core::{DecodeLimits, EstimatorPool, PoseConfig};
 use pose_score::live::Dance;
 use pose_score::protocol::{DancerKeypoints, Hello};
-use pose_score::{Mirror, Scorer, ScorerConfig};
+use pose_score::{Mirror, Scorer, ScorerConfig, ViewConfig, ViewScorer};
 
 fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -34,41 +34,29 @@ fn main() -> anyhow::Result<()> {
     let what = || format!("dancer reference for {}", args.dancer.display());
     let cached = pose_core::load_or_extract(&args.dancer, args.fps, args.model, &args.cache_dir)
         .with_context(what)?;
-    let from = if cached.from_cache {
-        "loaded from"
-    } else {
-        "cached in"
-    };
+    let from = ["cached in", "loaded from"][usize::from(cached.from_cache)];
     tracing::info!("dancer: keypoints {from} {}", cached.file.display());
-    let track = cached
-        .tracks
-        .into_iter()
-        .next()
-        .context("no dancer track")?;
+    let mut tracks = cached.tracks.into_iter();
+    let track = tracks.next().context("no dancer track")?;
 
-    // A webcam user may copy the dancer as seen or as in a mirror: the better one counts.
-    let scorer = Scorer::new(ScorerConfig {
-        mirror: Mirror::Either,
-        ..ScorerConfig::default()
-    })?;
-    let hello = Hello::new(&track, args.model, args.max_jpeg_bytes, &scorer);
     // One ONNX Runtime thread per session, one session per worker: a free estimator is always
     // there for a frame holding a worker permit.
-    let runtime = RuntimeConfig {
-        model: args.model,
-        intra_threads: 1,
-        ..RuntimeConfig::default()
-    };
-    let pose_config = PoseConfig {
-        runtime,
-        ..PoseConfig::default()
-    };
+    let mut pose_config = PoseConfig::default();
+    (pose_config.runtime.model, pose_config.runtime.intra_threads) = (args.model, 1);
     let pool = EstimatorPool::new(pose_config, args.workers())?;
-    let limits = DecodeLimits {
-        max_bytes: args.max_jpeg_bytes,
-        ..DecodeLimits::default()
+    let mut limits = DecodeLimits::default();
+    limits.max_bytes = args.max_jpeg_bytes;
+    let dance = if args.score == "view" {
+        let view = ViewScorer::new(ViewConfig::default())?;
+        Dance::with_view_score(view, &track, pool, limits)?
+    } else {
+        // A webcam user may copy the dancer as seen or as in a mirror: the better one counts.
+        let mut config = ScorerConfig::default();
+        config.mirror = Mirror::Either;
+        Dance::new(Scorer::new(config)?, &track, pool, limits)?
     };
-    let dance = Dance::new(scorer, &track, pool, limits)?;
+    let threshold = dance.correct_from();
+    let hello = Hello::new(&track, args.model, args.max_jpeg_bytes, threshold);
     let listen = args.listen;
     let state = app::AppState {
         workers: Arc::new(tokio::sync::Semaphore::new(args.workers())),

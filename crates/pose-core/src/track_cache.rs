@@ -6,7 +6,8 @@
 //! several, a JSON array of tracks, track `k` holding the `k`-th person nearest the camera at
 //! each sample (by the lower ankle's image y, lowest first: the same order in every camera of a
 //! scene filmed from about the same height). Files are written to a temporary name and renamed, so a run
-//! killed while writing leaves no half file; an unreadable or empty file is extracted again.
+//! killed while writing leaves no half file; an unreadable or empty file, or one whose poses lack
+//! their world landmarks (written before poses carried them), is extracted again.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -144,7 +145,15 @@ fn read_cache(file: &Path, people: usize) -> Option<Vec<PoseTrack>> {
         serde_json::from_slice::<Vec<PoseTrack>>(&text).ok()?
     };
     let usable = tracks.len() == people && tracks.iter().all(|t| !t.samples.is_empty());
-    usable.then_some(tracks)
+    // Files written before poses carried their world landmarks are extracted again.
+    let poses = || {
+        tracks
+            .iter()
+            .flat_map(|t| &t.samples)
+            .filter_map(|s| s.pose.as_ref())
+    };
+    let has_world = poses().all(|p| p.world.is_some());
+    (usable && has_world).then_some(tracks)
 }
 
 fn write_cache(file: &Path, tracks: &[PoseTrack], people: usize) -> Result<()> {

@@ -126,3 +126,30 @@ fn reference_tracks_are_extracted_once_then_loaded_from_the_cache() {
     assert!(!redone.from_cache);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cached_reference_tracks_carry_world_landmarks() {
+    let video = posecam_test_support::testdata("dancer.mp4");
+    let dir = std::env::temp_dir().join(format!("pose-core-world-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = pose_core::load_or_extract(&video, Some(5.0), ModelKind::Lite, &dir).unwrap();
+    let poses = || {
+        first.tracks[0]
+            .samples
+            .iter()
+            .filter_map(|s| s.pose.as_ref())
+    };
+    assert!(poses().count() > 10 && poses().all(|p| p.world.is_some()));
+    // A file written before poses carried world landmarks is extracted again.
+    let mut old = first.tracks[0].clone();
+    for s in &mut old.samples {
+        if let Some(p) = &mut s.pose {
+            p.world = None;
+        }
+    }
+    old.save(&first.file).unwrap();
+    let again = pose_core::load_or_extract(&video, Some(5.0), ModelKind::Lite, &dir).unwrap();
+    assert!(!again.from_cache);
+    assert_eq!(again.tracks, first.tracks);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,11 +1,13 @@
 //! From pose-core to the scorer in one call (feature `pose-core`): a [`pose_core::Pose`] becomes
 //! a BlazePose-33 [`Pose`], the old project's 36-number row (through pose-core's one
 //! BlazePose -> OpenPose-18 mapping, [`pose_core::Pose::to_openpose18`]), and a
-//! [`pose_core::extract::PoseTrack`] a [`DancerTrack`].
+//! [`pose_core::extract::PoseTrack`] a [`DancerTrack`]; for the view score, its world landmarks
+//! a [`WorldPose`] and the track a [`ViewTrack`].
 
 use crate::error::ScoreError;
 use crate::keypoints::{Keypoint, Layout, Pose};
 use crate::scorer::Scorer;
+use crate::view::{ViewScorer, ViewTrack, WorldPose};
 use crate::window::DancerTrack;
 
 impl From<&pose_core::Pose> for Pose {
@@ -75,5 +77,56 @@ impl DancerTrack {
             })
             .collect();
         DancerTrack::from_features(frames, track.fps as f32)
+    }
+}
+
+/// The 12 score joints of a pose-core pose in 3D (its world landmarks, metres, with the image
+/// landmarks' visibilities) for the view score; `None` when the pose has no world landmarks.
+///
+/// ```
+/// let found = pose_core::Pose::default();
+/// assert!(pose_score::world_pose(&found).is_none());
+/// let with_world = found.with_world([[0.0, 0.0, 0.0]; 33]);
+/// assert!(pose_score::world_pose(&with_world).is_some());
+/// ```
+pub fn world_pose(pose: &pose_core::Pose) -> Option<WorldPose> {
+    let world = pose.world.as_ref()?;
+    let visibility = pose.landmarks.map(|l| l.visibility);
+    WorldPose::from_blazepose(world, &visibility).ok()
+}
+
+impl ViewTrack {
+    /// The dance of a pose-core track for the view score (world landmarks where the samples
+    /// have them, the 2D fallback elsewhere), at the samples' times.
+    ///
+    /// # Errors
+    /// As [`ViewTrack::new`] (an empty track, too many samples, times not increasing).
+    ///
+    /// ```
+    /// use pose_core::extract::{PoseSample, PoseTrack};
+    /// use pose_score::{ViewConfig, ViewScorer, ViewTrack};
+    /// let samples = (0..30)
+    ///     .map(|k| PoseSample { index: k, time: k as f64 / 30.0, frame_time: k as f64 / 30.0, pose: None })
+    ///     .collect();
+    /// let track = PoseTrack { fps: 30.0, width: 640, height: 480, source: None, samples };
+    /// let scorer = ViewScorer::new(ViewConfig::default())?;
+    /// assert_eq!(ViewTrack::from_pose_track(&scorer, &track)?.len(), 30);
+    /// # Ok::<(), pose_score::ScoreError>(())
+    /// ```
+    pub fn from_pose_track(
+        scorer: &ViewScorer,
+        track: &pose_core::extract::PoseTrack,
+    ) -> Result<Self, ScoreError> {
+        let empty = pose_core::Pose::default();
+        let (times, frames) = track
+            .samples
+            .iter()
+            .map(|s| {
+                let p = s.pose.as_ref().unwrap_or(&empty);
+                let features = scorer.features(&Pose::from(p), world_pose(p).as_ref());
+                (s.time as f32, features)
+            })
+            .unzip();
+        ViewTrack::new(times, frames)
     }
 }

@@ -73,7 +73,7 @@ pub use align::{AlignConfig, Alignment};
 pub use body::Body;
 pub use error::ScoreError;
 #[cfg(feature = "pose-core")]
-pub use from_pose_core::openpose_row;
+pub use from_pose_core::{openpose_row, world_pose};
 pub use keypoints::{Joint, Keypoint, Layout, Pose, ROW_WIDTHS};
 pub use limb::{Hint, Issue, LIMB_COUNT, Limb};
 pub use normalizer::Normalizer;

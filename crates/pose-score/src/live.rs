@@ -31,22 +31,32 @@ use pose_core::extract::PoseTrack;
 use pose_core::{DecodeLimits, EstimatorPool, RgbImage, TrackState, TrackerConfig};
 
 use crate::error::ScoreError;
+use crate::from_pose_core::world_pose;
+use crate::keypoints::Pose;
 use crate::protocol::{FrameResult, Summary, keypoints_xyv};
-use crate::scorer::Scorer;
-use crate::session::Session;
+use crate::scorer::{PoseFeatures, Scorer};
+use crate::session::{Session, SessionSummary};
+use crate::view::{ViewFeatures, ViewScorer, ViewTrack};
 use crate::window::DancerTrack;
+
+/// The score a dance is played with, and the dancer's track as that score sees it.
+enum Judge {
+    Robust(Scorer, DancerTrack),
+    View(ViewScorer, ViewTrack),
+}
 
 /// The dance, prepared once and shared by every player.
 pub struct Dance {
-    scorer: Scorer,
-    track: DancerTrack,
+    judge: Judge,
+    fps: f32,
     pool: EstimatorPool,
     limits: DecodeLimits,
 }
 
 impl Dance {
-    /// The dance of `reference` (the dancer's poses), scored with `scorer`; frames are decoded
-    /// within `limits` and estimated on `pool` (one estimator per frame analysed at once).
+    /// The dance of `reference` (the dancer's poses), scored with the robust 2D `scorer`; frames
+    /// are decoded within `limits` and estimated on `pool` (one estimator per frame analysed at
+    /// once).
     ///
     /// # Errors
     /// As [`DancerTrack::from_pose_track`].
@@ -57,22 +67,72 @@ impl Dance {
         limits: DecodeLimits,
     ) -> Result<Self, ScoreError> {
         let track = DancerTrack::from_pose_track(&scorer, reference)?;
+        let judge = Judge::Robust(scorer, track);
         Ok(Self {
-            scorer,
-            track,
+            judge,
+            fps: reference.fps as f32,
             pool,
             limits,
         })
     }
 
-    /// The scorer.
-    pub fn scorer(&self) -> &Scorer {
-        &self.scorer
+    /// [`Dance::new`] with the view-invariant score (3D world landmarks; a pose without them is
+    /// scored in 2D and the reply says so).
+    ///
+    /// # Errors
+    /// As [`ViewTrack::from_pose_track`].
+    pub fn with_view_score(
+        scorer: ViewScorer,
+        reference: &PoseTrack,
+        pool: EstimatorPool,
+        limits: DecodeLimits,
+    ) -> Result<Self, ScoreError> {
+        let track = ViewTrack::from_pose_track(&scorer, reference)?;
+        let judge = Judge::View(scorer, track);
+        Ok(Self {
+            judge,
+            fps: reference.fps as f32,
+            pool,
+            limits,
+        })
     }
 
-    /// The dancer's track.
-    pub fn track(&self) -> &DancerTrack {
-        &self.track
+    /// `"robust"` or `"view"`.
+    pub fn scoring(&self) -> &'static str {
+        match self.judge {
+            Judge::Robust(..) => "robust",
+            Judge::View(..) => "view",
+        }
+    }
+
+    /// The overall score from which a frame counts as correct.
+    pub fn correct_from(&self) -> f32 {
+        match &self.judge {
+            Judge::Robust(s, _) => s.config().correct_from,
+            Judge::View(s, _) => s.config().correct_from,
+        }
+    }
+
+    fn hint_below(&self) -> f32 {
+        match &self.judge {
+            Judge::Robust(s, _) => s.config().hint_below,
+            Judge::View(s, _) => s.config().hint_below,
+        }
+    }
+}
+
+/// One player's session, in the features its dance's score compares.
+enum Sessions {
+    Robust(Session<PoseFeatures>),
+    View(Session<ViewFeatures>),
+}
+
+impl Sessions {
+    fn of(dance: &Dance) -> Self {
+        match &dance.judge {
+            Judge::Robust(_, track) => Sessions::Robust(Session::for_track(track)),
+            Judge::View(_, track) => Sessions::View(Session::for_view_track(track)),
+        }
     }
 }
 
@@ -91,7 +151,7 @@ pub struct Player {
     dance: Arc<Dance>,
     tracker: TrackState,
     born: Instant,
-    session: Session,
+    session: Sessions,
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -101,7 +161,7 @@ fn ms_since(t: Instant) -> f64 {
 impl Player {
     /// A new player of `dance`.
     pub fn new(dance: Arc<Dance>) -> Self {
-        let session = Session::for_track(&dance.track);
+        let session = Sessions::of(&dance);
         let tracker = TrackState::new(TrackerConfig::default());
         let born = Instant::now();
         Self {
@@ -114,7 +174,10 @@ impl Player {
 
     /// A new dance begins: the session forgets its history (tracking continues).
     pub fn start(&mut self) {
-        self.session.restart();
+        match &mut self.session {
+            Sessions::Robust(s) => s.restart(),
+            Sessions::View(s) => s.restart(),
+        }
     }
 
     /// Decodes, estimates and (with `score`) scores one JPEG frame at dancer time `t` seconds;
@@ -157,12 +220,30 @@ impl Player {
         result.latency_ms.pose = ms_since(t1);
         let t2 = Instant::now();
         if score {
-            let features = pose.as_ref().map(|p| d.scorer.features(&p.into()));
-            let features = features.unwrap_or_default();
-            let live = d.scorer.score_at(&features, &d.track, t as f32);
-            match (&pose, &live) {
+            let p = pose.as_ref();
+            let live = match (&d.judge, &mut self.session) {
+                (Judge::Robust(scorer, track), Sessions::Robust(session)) => {
+                    let user = p.map(|p| scorer.features(&p.into())).unwrap_or_default();
+                    let live = scorer.score_at(&user, track, t as f32);
+                    let live = live.map(|m| (m.frame, m.score, None));
+                    let scored = live.as_ref().ok().filter(|_| p.is_some());
+                    session.record(t, user, scored.map(|m| &m.1));
+                    live
+                }
+                (Judge::View(scorer, track), Sessions::View(session)) => {
+                    let features = |p| scorer.features(&Pose::from(p), world_pose(p).as_ref());
+                    let user = p.map(features).unwrap_or_default();
+                    let live = scorer.score_at(&user, track, t as f32);
+                    let live = live.map(|m| (m.frame, m.score, Some(m.basis)));
+                    let scored = live.as_ref().ok().filter(|_| p.is_some());
+                    session.record(t, user, scored.map(|m| &m.1));
+                    live
+                }
+                _ => return Err(refuse("internal", "a session of another score".into())),
+            };
+            match (p, &live) {
                 (None, _) => {
-                    result.hint = Some("No one in view: step back into the picture".into())
+                    result.hint = Some("No one in view: step back into the picture".into());
                 }
                 (Some(_), Err(out)) => {
                     result.hint = Some(format!(
@@ -170,15 +251,11 @@ impl Player {
                         out.visible_limbs, out.needed
                     ));
                 }
-                (Some(_), Ok(m)) => result.set_match(
-                    m.frame,
-                    &m.score,
-                    d.track.fps(),
-                    d.scorer.config().hint_below,
-                ),
+                (Some(_), Ok((frame, s, basis))) => {
+                    result.set_match(*frame, s, d.fps, d.hint_below());
+                    result.basis = *basis;
+                }
             }
-            let scored = live.as_ref().ok().filter(|_| pose.is_some());
-            self.session.record(t, features, scored.map(|m| &m.score));
         }
         result.latency_ms.score = ms_since(t2);
         if !annotate {
@@ -203,6 +280,16 @@ impl Player {
 
     /// The end of the dance (`dropped` is the transport's to fill): DTW alignment of the session with the dancer, final grade.
     pub fn summary(&mut self) -> Summary {
-        Summary::from(&self.session.summary(&self.dance.scorer, &self.dance.track))
+        let session = match (&self.dance.judge, &mut self.session) {
+            (Judge::Robust(scorer, track), Sessions::Robust(s)) => s.summary(scorer, track),
+            (Judge::View(scorer, track), Sessions::View(s)) => s.summary_view(scorer, track),
+            _ => SessionSummary {
+                message: "No final grade: a session of another score".into(),
+                ..SessionSummary::default()
+            },
+        };
+        let mut summary = Summary::from(&session);
+        summary.scoring = self.dance.scoring().into();
+        summary
     }
 }

@@ -307,6 +307,10 @@ pub struct FrameResult {
     pub dancer_frame: Option<usize>,
     /// Time of that dancer frame, seconds.
     pub dancer_t: Option<f64>,
+    /// With the view score, what the score compared: `world` (3D world landmarks) or `image`
+    /// (the 2D fallback: a pose had no world landmarks); absent with the robust score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<crate::ScoreBasis>,
     /// Frames of this client dropped so far because newer ones arrived (newest wins).
     pub dropped: u64,
     /// Server-side timings of this frame.
@@ -514,12 +518,12 @@ impl From<&pose_core::extract::PoseTrack> for DancerKeypoints {
 
 impl Hello {
     /// The hello for a dance of `reference` (video at `/game/dancer`, keypoints at
-    /// `/game/dancer.json`) estimated with `model`, scored with `scorer` (its limbs, threshold).
+    /// `/game/dancer.json`) estimated with `model`, correct from `threshold`.
     pub fn new(
         reference: &pose_core::extract::PoseTrack,
         model: pose_core::ModelKind,
         max_jpeg_bytes: usize,
-        scorer: &crate::Scorer,
+        threshold: f32,
     ) -> Self {
         Self {
             protocol: PROTOCOL_VERSION,
@@ -528,7 +532,7 @@ impl Hello {
             max_jpeg_bytes,
             dancer: DancerInfo::new(reference, "/game/dancer", "/game/dancer.json"),
             limbs: Limb::ALL.iter().map(|&l| limb_key(l)).collect(),
-            threshold: scorer.config().correct_from,
+            threshold,
         }
     }
 }

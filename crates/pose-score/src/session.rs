@@ -5,6 +5,7 @@
 use crate::align::{AlignConfig, Alignment};
 use crate::error::ScoreError;
 use crate::scorer::{PoseFeatures, PoseScore, Scorer};
+use crate::view::{ViewFeatures, ViewScorer, ViewTrack};
 use crate::window::DancerTrack;
 
 /// Rate the session is resampled to for the alignment, frames per second.
@@ -259,6 +260,44 @@ impl Session<PoseFeatures> {
     /// [`Session::summary_with`] the robust score's alignment ([`Session::align`]).
     pub fn summary(&mut self, scorer: &Scorer, dance: &DancerTrack) -> SessionSummary {
         self.summary_with(|user, from, to| align_robust(scorer, dance, user, from, to))
+    }
+}
+
+impl Session<ViewFeatures> {
+    /// A session for the view score's dance `track`.
+    pub fn for_view_track(track: &ViewTrack) -> Self {
+        let duration = track.times().last().map_or(0.0, |&t| f64::from(t));
+        Self::new(duration + view_step(track))
+    }
+
+    /// [`Session::summary_with`] the view score's alignment ([`ViewScorer::align`]) with the
+    /// part of `dance` the session covers.
+    pub fn summary_view(&mut self, scorer: &ViewScorer, dance: &ViewTrack) -> SessionSummary {
+        self.summary_with(|user, from_s, to_s| {
+            // The samples from the session's first to its last time, to the nearest sample.
+            let (times, half) = (dance.times(), view_step(dance) / 2.0);
+            let lo = times.partition_point(|&t| f64::from(t) < from_s - half);
+            let lo = lo.min(times.len().saturating_sub(1));
+            let hi = times.partition_point(|&t| f64::from(t) <= to_s + half);
+            let hi = hi.max(lo + 1).min(times.len());
+            if lo >= hi {
+                return Err(ScoreError::Alignment("an empty dance".into()));
+            }
+            let part = ViewTrack::new(times[lo..hi].to_vec(), dance.frames()[lo..hi].to_vec())?;
+            let config = AlignConfig {
+                user_fps: SESSION_ALIGN_FPS,
+                ..AlignConfig::default()
+            };
+            scorer.align(user, &part, &config)
+        })
+    }
+}
+
+/// The mean time between a view track's samples (0 for fewer than two).
+fn view_step(track: &ViewTrack) -> f64 {
+    match track.times() {
+        [first, .., last] if last > first => f64::from(last - first) / (track.len() - 1) as f64,
+        _ => 0.0,
     }
 }
 
