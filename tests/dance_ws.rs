@@ -108,6 +108,10 @@ async fn streams_real_frames_and_scores_them() {
                 r["correct"].as_bool().unwrap(),
                 s >= hello["threshold"].as_f64().unwrap()
             );
+            assert_eq!(
+                r["basis"], "world",
+                "the view score on world landmarks: {r}"
+            );
             let df = r["dancer_frame"].as_u64().expect("dancer frame compared");
             let dt = r["dancer_t"].as_f64().unwrap();
             assert!((dt - t).abs() <= 1.0, "dancer frame {df} at {dt} for t {t}");
@@ -156,13 +160,18 @@ async fn streams_real_frames_and_scores_them() {
     );
     let dtw = s["dtw_score"].as_f64().expect("a DTW score");
     assert!((0.0..=1.0).contains(&dtw));
+    assert_eq!(s["scoring"], "view", "view mode by default: {s}");
     ws.close(None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_replies_carry_a_jpeg() {
     let frames = cam02_jpegs(5, "ws-annotated");
-    let server = start_server(Limits::default(), 0).await;
+    let robust = Limits {
+        score: "robust",
+        ..Limits::default()
+    };
+    let server = start_server(robust, 0).await;
     let (mut ws, hello) = connect(&server, "?annotated=1").await;
     assert_eq!(hello["annotated"], true);
     send_frame(&mut ws, 7, 0.5, &frames[3]).await;
@@ -171,6 +180,14 @@ async fn annotated_replies_carry_a_jpeg() {
     let img = next_msg(&mut ws).await;
     assert_eq!(img["jpeg"], true, "{img}");
     assert!(img["binary"].as_u64().unwrap() > 5_000);
+    // `--score robust`: the 2D score, said in the summary; replies carry no basis.
+    assert!(r.get("basis").is_none(), "{r}");
+    ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
+    let s = next_json(&mut ws).await;
+    assert_eq!(
+        (s["type"].as_str(), s["scoring"].as_str()),
+        (Some("summary"), Some("robust"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,8 @@ pub struct Limits {
     pub max_jpeg_bytes: usize,
     pub max_bad_messages: u32,
     pub send_timeout_ms: u64,
+    /// `--score`: `view` (the default) or `robust`.
+    pub score: &'static str,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             max_jpeg_bytes: 2 << 20,
             max_bad_messages: 100,
             send_timeout_ms: 5000,
+            score: "view",
         }
     }
 }
@@ -144,6 +147,7 @@ fn start_blocking(limits: &Limits, port: u16) -> Server {
         .args(["--max-jpeg-bytes", &limits.max_jpeg_bytes.to_string()])
         .args(["--max-bad-messages", &limits.max_bad_messages.to_string()])
         .args(["--send-timeout-ms", &limits.send_timeout_ms.to_string()])
+        .args(["--score", limits.score])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
