@@ -44,16 +44,22 @@ fn main() -> anyhow::Result<()> {
     let mut pose_config = PoseConfig::default();
     (pose_config.runtime.model, pose_config.runtime.intra_threads) = (args.model, 1);
     let pool = EstimatorPool::new(pose_config, args.workers())?;
-    let mut limits = DecodeLimits::default();
-    limits.max_bytes = args.max_jpeg_bytes;
+    let max_bytes = args.max_jpeg_bytes;
+    let limits = DecodeLimits {
+        max_bytes,
+        ..DecodeLimits::default()
+    };
     let dance = if args.score == "view" {
         let view = ViewScorer::new(ViewConfig::default())?;
         Dance::with_view_score(view, &track, pool, limits)?
     } else {
         // A webcam user may copy the dancer as seen or as in a mirror: the better one counts.
-        let mut config = ScorerConfig::default();
-        config.mirror = Mirror::Either;
-        Dance::new(Scorer::new(config)?, &track, pool, limits)?
+        let mirror = Mirror::Either;
+        let scorer = Scorer::new(ScorerConfig {
+            mirror,
+            ..ScorerConfig::default()
+        })?;
+        Dance::new(scorer, &track, pool, limits)?
     };
     let threshold = dance.correct_from();
     let hello = Hello::new(&track, args.model, args.max_jpeg_bytes, threshold);

@@ -244,6 +244,12 @@ impl KeypointTable {
         Self::read_csv(reader, &[OPENPOSE_ROW_VALUES], TableLimits::default())
     }
 
+    /// The name [`KeypointTable::read_openpose_csv`] had before.
+    #[doc(hidden)]
+    pub fn read_seed_csv(reader: impl BufRead) -> Result<Self, ScoreError> {
+        Self::read_openpose_csv(reader)
+    }
+
     /// Writes the table as headerless CSV, one row per line; numbers use the shortest text that
     /// reads back to the same `f64`, so `read_csv(write_csv(t)) == t`.
     ///
@@ -357,13 +363,5 @@ mod tests {
             let back = KeypointTable::read_csv(out.as_slice(), &[5], TableLimits::default()).expect("read back");
             proptest::prop_assert_eq!(back, t);
         }
-    }
-}
-
-impl KeypointTable {
-    /// The name [`KeypointTable::read_openpose_csv`] had before.
-    #[doc(hidden)]
-    pub fn read_seed_csv(reader: impl BufRead) -> Result<Self, ScoreError> {
-        Self::read_openpose_csv(reader)
     }
 }
