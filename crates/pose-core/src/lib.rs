@@ -20,6 +20,12 @@
 //! # Ok::<(), pose_core::Error>(())
 //! ```
 //!
+//! For servers and references: [`RgbImage::decode_jpeg_within`] decodes a client's JPEG within
+//! [`DecodeLimits`] (bytes and declared sides checked from the header first), an
+//! [`EstimatorPool`] shares a few estimators between many [`TrackState`]s, and with the `video`
+//! feature `load_or_extract(video, fps, model, cache_dir)` gives a video's poses extracted once
+//! and cached by the video's SHA-256.
+//!
 //! One `unsafe` call, measured: the input crops' warp compiled for AVX2+FMA, called after the
 //! run-time feature check (`warp.rs`; 2x faster than the portable path, same bytes).
 #![deny(unsafe_code)]

@@ -16,6 +16,11 @@
 //!   scores and hints, mirroring, [`ViewTrack`] windows and DTW; a pose without world landmarks
 //!   is scored in 2D by the robust score and flagged ([`ScoreBasis::Image`]).
 //!
+//! A whole dance: [`Session`] records each frame's features and live score and gives the summary
+//! (DTW alignment, [`Grade`]). Feature `pose-core`: `Pose::from(&pose_core::Pose)`,
+//! `openpose_row`, `world_pose`, `DancerTrack::from_pose_track`. Feature `protocol`: the dance
+//! game's WebSocket messages (`protocol`) and its server side without the transport (`live`).
+//!
 //! ```
 //! use pose_score::{CosineMatcher, DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig};
 //! // The dancer, in the old format: one 36-number row per video frame.
