@@ -11,8 +11,14 @@
 #   3. .cache/onnxruntime/libonnxruntime.so, taken from that wheel (the version `ort` targets).
 #   4. .cache/models: $POSECAM_MODELS if set, else ../shared/models (SHA256SUMS checked), else
 #      converted from the package registries by scripts/convert_models.sh (TFLite -> ONNX, verified).
-#   5. cargo-fuzz (for the bounded fuzz run of the test command).
-# .cargo/config.toml points cargo run / cargo test at 3 and 4, so no variable is needed by hand.
+#   5. The per-user copy: $XDG_DATA_HOME/posecam/ (default ~/.local/share/posecam/) gets
+#      onnxruntime/libonnxruntime.so (+ .so.1.31.1) and models/ (the four models + SHA256SUMS), so
+#      pose-core finds them from any project and any directory, without this checkout.
+#   6. cargo-fuzz (for the bounded fuzz run of the test command).
+#   7. Optional, only with POSECAM_MEDIAPIPE=1: MediaPipe 0.10.14 in .cache/mpvenv, the baseline of
+#      pose_bench --mediapipe / --extract (scripts/setup_mediapipe.sh, ~1.5 min; CI does not need it).
+# .cargo/config.toml points cargo run / cargo test at 3 and 4, so no variable is needed by hand;
+# outside cargo, pose-core finds 5 (or this checkout's .cache) by itself.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -71,7 +77,8 @@ else
     step "onnxruntime: copying libonnxruntime.so.$ORT_VERSION from the PyPI wheel"
     cp "$ort_src" "$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
 fi
-ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so"
+[ "$(readlink "$ORT_DIR/libonnxruntime.so" 2>/dev/null)" = "libonnxruntime.so.$ORT_VERSION" ] ||
+    ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so"
 
 # 4. Models -----------------------------------------------------------------------------------
 MODEL_FILES=(pose_detection.onnx pose_landmark_lite.onnx pose_landmark_full.onnx pose_landmark_heavy.onnx)
@@ -102,12 +109,46 @@ if [ "$(readlink "$CACHE/models" 2>/dev/null)" != "$models" ]; then
 fi
 step "models: .cache/models -> $models ($origin)"
 
-# 5. cargo-fuzz (the test command runs a bounded fuzz session) --------------------------------
+# 5. Per-user copy (found by pose-core from anywhere) ------------------------------------------
+if [ -n "${XDG_DATA_HOME:-}" ] && [ "${XDG_DATA_HOME#/}" != "$XDG_DATA_HOME" ]; then
+    USER_DIR="$XDG_DATA_HOME/posecam"
+else
+    USER_DIR="${HOME:?HOME is not set}/.local/share/posecam"
+fi
+copy_if_changed() { # src dst -> copies (atomically) when dst differs; prints 1 when it did
+    if ! cmp -s "$1" "$2"; then
+        mkdir -p "$(dirname "$2")"
+        cp "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"
+        echo 1
+    fi
+}
+changed=$(copy_if_changed "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" "$USER_DIR/onnxruntime/libonnxruntime.so.$ORT_VERSION")
+[ "$(readlink "$USER_DIR/onnxruntime/libonnxruntime.so" 2>/dev/null)" = "libonnxruntime.so.$ORT_VERSION" ] ||
+    { ln -sfn "libonnxruntime.so.$ORT_VERSION" "$USER_DIR/onnxruntime/libonnxruntime.so"; changed=1; }
+for f in "${MODEL_FILES[@]}" SHA256SUMS; do
+    [ -f "$models/$f" ] || continue
+    changed+=$(copy_if_changed "$models/$f" "$USER_DIR/models/$f")
+done
+check_models "$USER_DIR/models" || die "the per-user models in $USER_DIR/models fail their check"
+if [ -n "$changed" ]; then
+    step "per-user: installed ONNX Runtime $ORT_VERSION and the models to $USER_DIR"
+else
+    step "per-user: $USER_DIR up to date (ONNX Runtime $ORT_VERSION, models)"
+fi
+
+# 6. cargo-fuzz (the test command runs a bounded fuzz session) --------------------------------
 if cargo fuzz --version >/dev/null 2>&1; then
     step "cargo-fuzz: $(cargo fuzz --version)"
 else
     step "cargo-fuzz: installing from crates.io"
     cargo install -q --locked cargo-fuzz
+fi
+
+# 6. MediaPipe baseline (optional: benches only) ------------------------------------------------
+if [ "${POSECAM_MEDIAPIPE:-0}" = 1 ]; then
+    "$ROOT/scripts/setup_mediapipe.sh"
+else
+    step "mediapipe: skipped (benches only; POSECAM_MEDIAPIPE=1 or scripts/setup_mediapipe.sh installs it)"
 fi
 
 step "done. Run the tests with scripts/test.sh"

@@ -18,6 +18,9 @@
 //! evenly; medians of per-iteration wall time are reported, plus CPU time per iteration
 //! (`/proc/thread-self/schedstat`) for the single-threaded variants.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -142,7 +145,7 @@ fn children_cpu_ms() -> f64 {
 /// Runs the Python seed; returns (its median wall ms, its CPU ms per panorama), the CPU figure
 /// from two runs of different lengths (startup and imports cancel out).
 fn python_seed(python: &str, set: &str, threads: i32, iters: usize) -> Option<(f64, f64)> {
-    let script = posecam_test_support::shared("tools/baselines/seed_stitch.py");
+    let script = crate::support::shared("tools/baselines/seed_stitch.py");
     let run = |n: usize| -> Option<(f64, f64)> {
         let c0 = children_cpu_ms();
         let out = Command::new(python)
@@ -193,7 +196,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opencv_baseline::num_threads()?,
     );
     for (set, dir) in [("vga", "media/stitch"), ("hd", "media/stitch/hd")] {
-        let base: PathBuf = posecam_test_support::shared(dir);
+        let base: PathBuf = crate::support::shared(dir);
         let config = Config::from_path(base.join("cameras_config.json"))?;
         let jpegs: Vec<Vec<u8>> = (0..config.camera.len())
             .map(|n| std::fs::read(base.join(format!("f040/cam{n}.jpg"))))

@@ -34,35 +34,54 @@
 //! colour conversion or chroma resampling, visually equal to the RGB path) when every frame
 //! allows it, and the RGB path ([`Plan`], OpenCV-equal pixels) otherwise.
 //!
+//! For a live relay (N cameras fed their newest frames, placeholder tiles for cameras that are
+//! missing, stale or offline, one JPEG per panorama, bad frames counted and contained) use
+//! [`LiveStitcher`], rendered when [`RenderSchedule`] says so; [`Config::sources`] picks each
+//! camera's URL from the same config file.
+//!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
-//! [`opencv_baseline`], for comparisons and benchmarks).
+//! `opencv_baseline`, for comparisons and benchmarks; RTSP cameras through `VideoCapture` in
+//! `rtsp`).
 // `unsafe` only in `turbo_yuv` (libjpeg-turbo's encode from planes; invariants documented there)
 // and at the two calls of the AVX2 run loops (`plan::sample_run`, `plane::sample_run`), each right
 // after `is_x86_feature_detected!("avx2")`.
 #![deny(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bilinear;
+mod camera_url;
 mod config;
 mod error;
 mod homography;
 mod jpeg;
 mod kernel;
+mod label;
+mod live;
 #[cfg(feature = "opencv")]
 pub mod opencv_baseline;
 mod plan;
 mod plane;
 mod rgb;
+#[cfg(feature = "opencv")]
+pub mod rtsp;
+mod sample;
+mod schedule;
 mod stitcher;
 #[cfg(feature = "turbojpeg")]
 mod turbo_yuv;
 mod yuv;
 
-pub use config::{CameraConfig, CameraUrl, ConcatX, Config, Limits, Perspective, Rotation};
+pub use camera_url::{CameraUrl, SourcePreference, SourceUrl};
+pub use config::{CameraConfig, ConcatX, Config, Limits, Perspective, Rotation};
 pub use error::{Result, StitchError};
 pub use homography::Homography;
 pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, encode_jpeg};
+pub use label::{LABEL_RGB, PLACEHOLDER_RGB, draw_label};
+pub use live::{CameraFrame, CameraStats, LiveOptions, LivePanorama, LiveStitcher, Tile};
 pub use plan::{Plan, PlanOptions};
-pub use rgb::{RgbImage, RgbView};
+pub use rgb::{ImageFormat, RgbImage, RgbView};
+pub use schedule::RenderSchedule;
 pub use stitcher::{JpegStitcher, StitchPath};
 pub use yuv::{Subsampling, YuvFrame, YuvInput, YuvPlan};

@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bilinear::{self, COEF_BITS, ROUND};
+use crate::bilinear;
 use crate::config::{Config, Limits, Rotation};
 use crate::error::{Result, StitchError};
 use crate::homography::Homography;
 use crate::kernel::{self, Weights};
 use crate::rgb::{RgbImage, RgbView};
+use crate::sample::{CODE_BORDER, CODE_SPECIAL, Interleaved, Sample, Special};
 
 /// Options of a [`Plan`] beyond the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,10 +37,6 @@ impl Default for PlanOptions {
     }
 }
 
-/// Per-pixel code: the sub-pixel index of a plain bilinear sample (0..1024) or one of these.
-const CODE_ZERO: u16 = 0x4000;
-const CODE_SPECIAL: u16 = 0x8000;
-
 /// One camera's part of the plan.
 #[derive(Debug, Clone)]
 struct PlannedCamera {
@@ -50,23 +47,6 @@ struct PlannedCamera {
     col1: u32,
     /// Bytes per input row.
     stride: usize,
-}
-
-/// Up to four weighted camera pixels (byte offsets into one camera's image).
-#[derive(Debug, Clone, Copy, Default)]
-struct Sample {
-    cam: u16,
-    len: u8,
-    taps: [(u32, i32); 4],
-}
-
-/// A pixel that is not a plain inside-the-image sample: partly outside a view (OpenCV blends
-/// with the black border) or inside a feathered seam (two samples, `t`/256 of `b`).
-#[derive(Debug, Clone, Copy, Default)]
-struct Special {
-    a: Sample,
-    b: Sample,
-    t: u16,
 }
 
 /// A panorama plan for one config and one set of camera image sizes.
@@ -149,18 +129,14 @@ impl CameraGeometry {
         let w = bilinear::weights(usize::from(alpha));
         let (rw, rh) = (i64::from(self.rotated.0), i64::from(self.rotated.1));
         let (ow, oh) = (i64::from(self.input.0), i64::from(self.input.1));
-        let mut s = Sample {
-            cam,
-            ..Sample::default()
-        };
+        let mut s = Sample::new(cam);
         for (k, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
             let (xr, yr) = (i64::from(sx) + dx, i64::from(sy) + dy);
             if xr < 0 || yr < 0 || xr >= rw || yr >= rh || w[k] == 0 {
                 continue;
             }
             let (xo, yo) = bilinear::unrotate(self.rotation, ow, oh, xr, yr);
-            s.taps[usize::from(s.len)] = (((yo * ow + xo) * 3) as u32, i32::from(w[k]));
-            s.len += 1;
+            s.push(((yo * ow + xo) * 3) as u32, i32::from(w[k]));
         }
         s
     }
@@ -241,7 +217,7 @@ impl Plan {
         let (width, height) = config.output_size();
         let npix = width as usize * height as usize;
         let mut offsets = vec![0u32; npix];
-        let mut codes = vec![CODE_ZERO; npix];
+        let mut codes = vec![CODE_BORDER; npix];
         let mut specials = Vec::new();
         let mut cameras = Vec::with_capacity(config.camera.len());
         let mut col0 = 0u32;
@@ -265,7 +241,7 @@ impl Plan {
                         offsets[i] = ((tl.1 * ow + tl.0) * 3) as u32;
                         codes[i] = kernel::pack(fx, fy);
                     } else if sx >= rw || sx + 1 < 0 || sy >= rh || sy + 1 < 0 {
-                        codes[i] = CODE_ZERO;
+                        codes[i] = CODE_BORDER;
                     } else {
                         offsets[i] = specials.len() as u32;
                         codes[i] = CODE_SPECIAL;
@@ -483,39 +459,14 @@ impl Plan {
         let Some(sp) = self.specials.get(index as usize) else {
             return;
         };
-        let eval = |s: &Sample| -> ([u8; 3], bool) {
-            match inputs.get(usize::from(s.cam)).copied().flatten() {
-                None => (self.placeholder, true),
-                Some(img) => {
-                    let px = img.as_bytes();
-                    let mut acc = [ROUND; 3];
-                    for &(o, wt) in &s.taps[..usize::from(s.len)] {
-                        let o = o as usize;
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            *a += wt * i32::from(px.get(o + k).copied().unwrap_or(0));
-                        }
-                    }
-                    (acc.map(|a| (a >> COEF_BITS).clamp(0, 255) as u8), s.len > 0)
-                }
-            }
+        let input = |cam: usize| {
+            inputs
+                .get(cam)
+                .copied()
+                .flatten()
+                .map(|img| Interleaved(img.as_bytes()))
         };
-        let (va, cov_a) = eval(&sp.a);
-        let v = if sp.t == 0 {
-            va
-        } else {
-            let (vb, cov_b) = eval(&sp.b);
-            match (cov_a, cov_b) {
-                (true, false) => va,
-                (false, true) => vb,
-                _ => {
-                    let t = u32::from(sp.t);
-                    std::array::from_fn(|k| {
-                        (((256 - t) * u32::from(va[k]) + t * u32::from(vb[k]) + 128) >> 8) as u8
-                    })
-                }
-            }
-        };
-        d.copy_from_slice(&v);
+        d.copy_from_slice(&sp.eval(input, self.placeholder, [0; 3]));
     }
 }
 
@@ -599,7 +550,7 @@ impl<'a> Source<'a> {
         special: &mut impl FnMut(u32, &mut [u8]),
     ) {
         let d = i * 3;
-        if code < CODE_ZERO {
+        if code < CODE_BORDER {
             let px = self
                 .weights
                 .sample8(self.row(o, 0), self.row(o, self.stride), code);
@@ -610,7 +561,7 @@ impl<'a> Source<'a> {
                 Some(d4) => d4.copy_from_slice(&px),
                 None => dst[d..d + 3].copy_from_slice(&px[..3]),
             }
-        } else if code == CODE_ZERO {
+        } else if code == CODE_BORDER {
             dst[d..d + 3].fill(0);
         } else {
             special(o, &mut dst[d..d + 3]);
@@ -659,7 +610,7 @@ fn sample_run_avx2(
             weights.prefetch(src, ahead as usize, stride);
         }
         let (o, c) = ([o[0], o[1]], [c[0], c[1]]);
-        if (c[0] | c[1]) < CODE_ZERO {
+        if (c[0] | c[1]) < CODE_BORDER {
             let rows = [
                 row(top, o[0]),
                 row(bot, o[0]),

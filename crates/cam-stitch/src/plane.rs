@@ -7,14 +7,8 @@
 //! planes at once when they share their geometry (Cb and Cr), hence the `N` planes of
 //! [`PlanePlan::render`].
 
-use crate::bilinear::{COEF_BITS, ROUND};
 use crate::kernel;
-
-/// Per-pixel code: a packed `fx`/`fy` (below this value), the border value, or a special pixel.
-const CODE_BORDER: u16 = 0x4000;
-const CODE_SPECIAL: u16 = 0x8000;
-/// The sum of the bilinear weights of a sample (`1 << COEF_BITS`).
-const ONE: i32 = 1 << COEF_BITS;
+use crate::sample::{CODE_BORDER, CODE_SPECIAL, Planar, Sample, Special};
 
 /// A 2x2 block of one camera's (unrotated) plane and the sub-pixel position inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,23 +41,6 @@ pub(crate) struct PlaneInput {
     pub size: (u32, u32),
     /// Bytes per row of the plane buffer (`>= size.0`).
     pub stride: usize,
-}
-
-/// Up to four weighted samples of one camera's plane (byte offsets).
-#[derive(Debug, Clone, Copy, Default)]
-struct Sample {
-    cam: u16,
-    len: u8,
-    taps: [(u32, i32); 4],
-}
-
-/// A pixel that is not a plain inside-the-plane sample.
-#[derive(Debug, Clone, Copy, Default)]
-struct Special {
-    a: Sample,
-    b: Sample,
-    /// 0 = only `a`; else the weight of `b` in 1/256.
-    t: u16,
 }
 
 /// The sampling table of one panorama plane.
@@ -284,51 +261,16 @@ impl PlanePlan {
     where
         F: Fn(usize) -> Option<[&'a [u8]; N]>,
     {
-        let Some(sp) = self.specials.get(index as usize) else {
-            return border;
-        };
-        let eval = |s: &Sample| -> ([u8; N], bool) {
-            match inputs(usize::from(s.cam)) {
-                None => (placeholder, true),
-                Some(planes) => {
-                    let taps = &s.taps[..usize::from(s.len)];
-                    let inside: i32 = taps.iter().map(|t| t.1).sum();
-                    let v = std::array::from_fn(|k| {
-                        let px = planes[k];
-                        let mut acc = ROUND + (ONE - inside) * i32::from(border[k]);
-                        for &(o, wt) in taps {
-                            acc += wt * i32::from(px.get(o as usize).copied().unwrap_or(0));
-                        }
-                        (acc >> COEF_BITS).clamp(0, 255) as u8
-                    });
-                    (v, s.len > 0)
-                }
-            }
-        };
-        let (va, cov_a) = eval(&sp.a);
-        if sp.t == 0 {
-            return va;
-        }
-        let (vb, cov_b) = eval(&sp.b);
-        match (cov_a, cov_b) {
-            (true, false) => va,
-            (false, true) => vb,
-            _ => {
-                let t = u32::from(sp.t);
-                std::array::from_fn(|k| {
-                    (((256 - t) * u32::from(va[k]) + t * u32::from(vb[k]) + 128) >> 8) as u8
-                })
-            }
+        match self.specials.get(index as usize) {
+            Some(sp) => sp.eval(|cam| inputs(cam).map(Planar), placeholder, border),
+            None => border,
         }
     }
 }
 
 /// The weighted taps of block `b` that lie inside its camera's plane (zero weights dropped).
 fn sample(inputs: &[PlaneInput], b: &Block) -> Sample {
-    let mut s = Sample {
-        cam: b.cam,
-        ..Sample::default()
-    };
+    let mut s = Sample::new(b.cam);
     let Some(inp) = inputs.get(usize::from(b.cam)) else {
         return s;
     };
@@ -343,8 +285,7 @@ fn sample(inputs: &[PlaneInput], b: &Block) -> Sample {
             if w == 0 || x < 0 || y < 0 || x >= pw || y >= ph {
                 continue;
             }
-            s.taps[usize::from(s.len)] = ((y * inp.stride as i64 + x) as u32, w);
-            s.len += 1;
+            s.push((y * inp.stride as i64 + x) as u32, w);
         }
     }
     s

@@ -2,8 +2,10 @@
 //! pipeline's output on OpenCV's decode of the camera JPEGs).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use cam_stitch::{Config, JpegBackend, JpegCodec, Plan, PlanOptions, RgbImage};
-use posecam_test_support::{read, shared};
+use support::{read, shared};
 
 /// (set dir relative to shared/, frame dir)
 const SETS: [(&str, &str); 3] = [

@@ -4,11 +4,13 @@
 #![cfg(feature = "opencv")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use cam_stitch::opencv_baseline::{self, SeedPipeline};
 use cam_stitch::{Config, Homography, Plan, RgbImage};
 use opencv::core::{Point2f, Vector};
 use opencv::prelude::*;
-use posecam_test_support::{read, shared};
+use support::{read, shared};
 
 const SETS: [(&str, &str); 3] = [
     ("media/stitch", "f040"),

@@ -2,6 +2,8 @@
 //! path on the shared sets, fallbacks and placeholders.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use cam_stitch::{
     CameraConfig, ConcatX, Config, Perspective, PlanOptions, Rotation, Subsampling, YuvFrame,
     YuvPlan,
@@ -157,8 +159,8 @@ fn missing_camera_placeholder_and_feathered_seam() {
 /// JPEG in, JPEG out (needs libjpeg-turbo).
 #[cfg(feature = "turbojpeg")]
 mod jpeg_path {
+    use crate::support::{read, shared};
     use cam_stitch::{Config, JpegCodec, JpegStitcher, PlanOptions, RgbImage, StitchPath};
-    use posecam_test_support::{read, shared};
 
     fn psnr(a: &RgbImage, b: &RgbImage) -> (f64, u8, f64) {
         assert_eq!(a.size(), b.size());

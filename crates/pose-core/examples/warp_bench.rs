@@ -11,6 +11,9 @@
 //! byte warps alone: first on the same (cache-warm) frame, then "cold", on a different copy of
 //! the frame each call, as in a video pipeline.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -61,7 +64,7 @@ fn main() {
         }
     }
     let reps = reps.max(1);
-    let golden = posecam_test_support::shared("models/golden");
+    let golden = crate::support::shared("models/golden");
     let name = "p2s_single_cam01_f060";
     let t = |n: &str| read_npy(&golden.join("tensors").join(format!("{name}_{n}.npy")));
     let img = RgbImage::open(golden.join(format!("frames/{name}.jpg"))).expect("decode frame");

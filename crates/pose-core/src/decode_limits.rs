@@ -152,10 +152,8 @@ mod tests {
 
     #[test]
     fn a_bad_jpeg_does_not_spoil_the_next_one() {
-        let good = std::fs::read(
-            posecam_test_support::workspace_root().join("testdata/images/dancer_f060.jpg"),
-        )
-        .expect("test image");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/images/dancer_f060.jpg");
+        let good = std::fs::read(path).expect("test image");
         let limits = DecodeLimits::default();
         let first = RgbImage::decode_jpeg_within(&good, &limits).expect("decodes");
         let mut broken = good[..good.len() / 3].to_vec();

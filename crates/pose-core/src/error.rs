@@ -91,8 +91,9 @@ pub enum Error {
 
     /// The ONNX Runtime shared library is missing or cannot be loaded.
     #[error(
-        "ONNX Runtime library {}: {message} (run scripts/setup.sh, or set ORT_DYLIB_PATH / \
-         RuntimeConfig::ort_library)",
+        "ONNX Runtime library {}: {message} (run scripts/setup.sh, or `pip install \
+         onnxruntime==1.31.1` and point ORT_DYLIB_PATH / RuntimeConfig::ort_library at the wheel's \
+         onnxruntime/capi/libonnxruntime.so.1.31.1)",
         path.display()
     )]
     OrtLibrary {
@@ -102,9 +103,22 @@ pub enum Error {
         message: String,
     },
 
+    /// The ONNX Runtime library or the model folder was found in none of the places looked at
+    /// (see [`discovery`](crate::discovery)).
+    #[error("{what} not found; looked at, in order:{tried}\n{help}")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// Every absolute path looked at, in order, with where it came from.
+        tried: crate::discovery::Tried,
+        /// How to get the files (without the posecam repository too).
+        help: &'static str,
+    },
+
     /// A model file that is missing, unreadable or not the expected BlazePose model.
     #[error(
-        "model {}: {message} (run scripts/setup.sh, or set POSECAM_MODELS / RuntimeConfig::models_dir)",
+        "model {}: {message} (run scripts/setup.sh, or point POSECAM_MODELS / \
+         RuntimeConfig::models_dir at the output of scripts/convert_models.sh or a shared models/)",
         path.display()
     )]
     Model {

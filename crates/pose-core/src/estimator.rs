@@ -19,7 +19,9 @@ use crate::landmarks::{
 };
 use crate::pose::Pose;
 use crate::roi::Roi;
-use crate::runtime::{DETECTOR_SIGNATURE, LANDMARK_SIGNATURE, Model, RuntimeConfig};
+use crate::runtime::{
+    DETECTOR_SIGNATURE, LANDMARK_SIGNATURE, LANDMARK_SIGNATURE_NO_HEATMAP, Model, RuntimeConfig,
+};
 
 /// Most poses a single call may return (bounds the work per frame).
 pub const MAX_POSES_LIMIT: usize = 64;
@@ -174,19 +176,28 @@ impl PoseEstimator {
     /// Loads the detector and the configured landmark model.
     ///
     /// # Errors
-    /// [`Error::OrtLibrary`] (library missing), [`Error::Model`] (model missing or with
+    /// [`Error::NotFound`] (library or models found nowhere: the message lists every path looked
+    /// at), [`Error::OrtLibrary`] (library not loadable), [`Error::Model`] (model missing or with
     /// unexpected inputs/outputs), [`Error::InvalidConfig`].
     pub fn new(config: PoseConfig) -> Result<Self> {
         config.validate()?;
+        // Absolute paths, found from any directory (see `discovery`).
+        let runtime = config.runtime.resolved()?;
         let detector = Model::load(
-            &config.runtime,
-            &config.runtime.detector_model_path(),
+            &runtime,
+            &runtime.detector_model_path(),
             &DETECTOR_SIGNATURE,
         )?;
+        // Without refinement nobody reads the heatmap: load the model without that branch.
+        let landmark_signature = if config.refine_heatmap {
+            &LANDMARK_SIGNATURE
+        } else {
+            &LANDMARK_SIGNATURE_NO_HEATMAP
+        };
         let landmark = Model::load(
-            &config.runtime,
-            &config.runtime.landmark_model_path(),
-            &LANDMARK_SIGNATURE,
+            &runtime,
+            &runtime.landmark_model_path(),
+            landmark_signature,
         )?;
         Ok(Self {
             detector,
@@ -223,7 +234,9 @@ impl PoseEstimator {
     }
 
     /// Runs the landmark model on a prepared input tensor (256*256*3, NHWC, [0, 1]); returns
-    /// landmarks (195), presence, heatmap (64*64*39) and world landmarks (117).
+    /// landmarks (195), presence, heatmap (64*64*39; empty when the configuration has
+    /// `refine_heatmap: false`, whose model is loaded without the heatmap branch) and world
+    /// landmarks (117).
     ///
     /// # Errors
     /// [`Error::Ort`] when the model fails, [`Error::InvalidConfig`] for a wrong tensor length.
@@ -333,7 +346,8 @@ pub struct RawLandmarkOutputs {
     pub landmarks: Vec<f32>,
     /// `Identity_1`.
     pub presence: f32,
-    /// `Identity_3`: 64 x 64 x 39.
+    /// `Identity_3`: 64 x 64 x 39; empty when the estimator runs without heatmap refinement
+    /// (its model does not compute the heatmap).
     pub heatmap: Vec<f32>,
     /// `Identity_4`: 39 x 3.
     pub world: Vec<f32>,
@@ -407,12 +421,17 @@ fn run_landmark(
         .map_err(|e| ort_err(path, "run", e))?;
     let landmarks = extract(&outputs, "Identity", NUM_RAW_LANDMARKS * 5, path)?;
     let presence = extract(&outputs, "Identity_1", 1, path)?[0];
-    let heatmap = extract(
-        &outputs,
-        "Identity_3",
-        HEATMAP_SIZE * HEATMAP_SIZE * NUM_RAW_LANDMARKS,
-        path,
-    )?;
+    // Absent from the model loaded without the heatmap branch (no refinement).
+    let heatmap = if outputs.contains_key("Identity_3") {
+        extract(
+            &outputs,
+            "Identity_3",
+            HEATMAP_SIZE * HEATMAP_SIZE * NUM_RAW_LANDMARKS,
+            path,
+        )?
+    } else {
+        Vec::new()
+    };
     let world = extract(&outputs, "Identity_4", NUM_RAW_LANDMARKS * 3, path)?;
     Ok(RawLandmarkOutputs {
         landmarks,

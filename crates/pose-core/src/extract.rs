@@ -2,7 +2,7 @@
 //! stored in.
 //!
 //! [`extract`] runs a per-frame pose function over timestamped frames (any source; with the
-//! `video` feature, [`extract_video`] reads a video file through [`crate::video::VideoReader`])
+//! `video` feature, `extract_video` reads a video file through `video::VideoReader`)
 //! and collects a [`PoseTrack`]. A track is written as
 //!
 //! * the old project's `dancer_keyp_list.csv` ([`PoseTrack::write_openpose_csv`]): no header, one

@@ -29,9 +29,12 @@
 //! One `unsafe` call, measured: the input crops' warp compiled for AVX2+FMA, called after the
 //! run-time feature check (`warp.rs`; 2x faster than the portable path, same bytes).
 #![deny(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Inputs and set-up.
 mod decode_limits;
+pub mod discovery;
 pub mod error;
 pub mod frame;
 pub mod runtime;
@@ -63,6 +66,11 @@ mod track_cache;
 pub mod video;
 
 pub use decode_limits::{DecodeLimits, jpeg_dimensions};
+// The test-data finder of tests/, for the unit tests that read video files.
+#[cfg(all(test, feature = "video"))]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 pub use detector::{Detection, DetectorConfig};
 pub use error::{Error, Result};
 pub use estimator::{FrameResult, PoseConfig, PoseEstimator, StageTimes};

@@ -13,13 +13,15 @@ use ort::value::ValueType;
 
 use crate::error::{Error, Result};
 
-/// Environment variable naming the ONNX Runtime shared library (set by `.cargo/config.toml`).
+/// Environment variable naming the ONNX Runtime shared library (set for cargo in this workspace
+/// by `.cargo/config.toml`).
 pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
-/// Environment variable naming the model folder (set by `.cargo/config.toml`).
+/// Environment variable naming the model folder (set for cargo in this workspace by
+/// `.cargo/config.toml`).
 pub const MODELS_ENV: &str = "POSECAM_MODELS";
-/// Default library path, relative to the working directory (the set-up's layout).
+/// The library in a posecam checkout, relative to its root (the set-up's cache layout).
 pub const DEFAULT_ORT_LIBRARY: &str = ".cache/onnxruntime/libonnxruntime.so";
-/// Default model folder, relative to the working directory (the set-up's layout).
+/// The model folder in a posecam checkout, relative to its root (the set-up's cache layout).
 pub const DEFAULT_MODELS_DIR: &str = ".cache/models";
 /// File name of the pose detector model.
 pub const DETECTOR_FILE: &str = "pose_detection.onnx";
@@ -113,9 +115,10 @@ impl Optimization {
 
 /// Where the runtime and the models are, and how sessions are set up.
 ///
-/// Paths left `None` come from the environment ([`ORT_DYLIB_ENV`], [`MODELS_ENV`], both set by the
-/// workspace's `.cargo/config.toml`), else from the set-up's defaults
-/// ([`DEFAULT_ORT_LIBRARY`], [`DEFAULT_MODELS_DIR`]).
+/// Paths left `None` are found from any directory: the environment ([`ORT_DYLIB_ENV`],
+/// [`MODELS_ENV`]), else the per-user data folder (`~/.local/share/posecam/`), else a posecam
+/// checkout's set-up cache ([`DEFAULT_ORT_LIBRARY`], [`DEFAULT_MODELS_DIR`]); see
+/// [`discovery`](crate::discovery) for the order and [`RuntimeConfig::resolved`].
 ///
 /// ```
 /// use pose_core::{ModelKind, RuntimeConfig};
@@ -136,6 +139,14 @@ pub struct RuntimeConfig {
     pub intra_threads: usize,
     /// Graph optimisation level.
     pub optimization: Optimization,
+    /// Whether idle intra-op worker threads spin (busy-wait) for the next operator instead of
+    /// sleeping (ONNX Runtime's `session.intra_op.allow_spinning`, on by its default). Only
+    /// matters with more than one intra-op thread. Off by default: the detector's and the
+    /// landmark model's sessions each have their own pool, so the spinning workers of one steal
+    /// the cores the other runs on, and any other busy process makes it worse (measured on the
+    /// 2-core machine under load, 2 threads, alternating detector/landmark calls: detector 92 ->
+    /// 37 ms, landmark 177 -> 52 ms without spinning; see the crate README).
+    pub intra_spinning: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -146,35 +157,12 @@ impl Default for RuntimeConfig {
             model: ModelKind::Full,
             intra_threads: 1,
             optimization: Optimization::All,
+            intra_spinning: false,
         }
     }
 }
 
 impl RuntimeConfig {
-    /// The ONNX Runtime library path that will be used.
-    pub fn ort_library_path(&self) -> PathBuf {
-        self.ort_library
-            .clone()
-            .or_else(|| {
-                std::env::var_os(ORT_DYLIB_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ORT_LIBRARY))
-    }
-
-    /// The model folder that will be used.
-    pub fn models_dir_path(&self) -> PathBuf {
-        self.models_dir
-            .clone()
-            .or_else(|| {
-                std::env::var_os(MODELS_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR))
-    }
-
     /// Path of the detector model.
     pub fn detector_model_path(&self) -> PathBuf {
         self.models_dir_path().join(DETECTOR_FILE)
@@ -242,6 +230,19 @@ pub(crate) const LANDMARK_SIGNATURE: Signature = Signature {
         ("Identity_4", &[1, 117]),
     ],
     drop_outputs: &["Identity_2"],
+};
+
+/// The landmark model for configurations without heatmap refinement: the heatmap output
+/// (`Identity_3`, 64x64x39) is removed too, so ONNX Runtime prunes its decoder branch (measured
+/// with ONNX Runtime 1.31.1, 1 thread, interleaved: lite -7 %).
+pub(crate) const LANDMARK_SIGNATURE_NO_HEATMAP: Signature = Signature {
+    input: ("input_1", &[1, 256, 256, 3]),
+    outputs: &[
+        ("Identity", &[1, 195]),
+        ("Identity_1", &[1, 1]),
+        ("Identity_4", &[1, 117]),
+    ],
+    drop_outputs: &["Identity_2", "Identity_3"],
 };
 
 /// Protobuf varint at `*i` (advanced past it).
@@ -373,6 +374,11 @@ impl Model {
             builder = builder
                 .with_intra_threads(cfg.intra_threads)
                 .map_err(|e| ort_err("intra-op threads", &e))?;
+        }
+        if cfg.intra_threads != 1 {
+            builder = builder
+                .with_intra_op_spinning(cfg.intra_spinning)
+                .map_err(|e| ort_err("intra-op spinning", &e))?;
         }
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),

@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn sample_counts_follow_the_video_clock() {
         // Pose2Sim cam01: 100 frames at 60 fps = 1.667 s, 1080x1920.
-        let cam01 = posecam_test_support::shared("media/pose2sim/single/cam01.mp4");
+        let cam01 = crate::test_support::shared("media/pose2sim/single/cam01.mp4");
         let reader = VideoReader::open(&cam01, 10.0).unwrap();
         assert_eq!(
             (
@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(samples[16].1, 96);
 
         // The bundled dancer: 100 frames at 30 fps = 3.333 s, 540x960.
-        let dancer = posecam_test_support::testdata("dancer.mp4");
+        let dancer = crate::test_support::testdata("dancer.mp4");
         let samples = count_and_check(&dancer, 10.0);
         assert_eq!(samples.len(), 34); // 33.3 -> 34
         assert_eq!(samples[1].1, 3);
@@ -450,13 +450,13 @@ mod tests {
     fn pixels_are_rgb_and_match_the_same_frame_as_a_jpeg() {
         // Sample 0 of the dancer clip is source frame 0; testdata/images/dancer_f000.jpg is the
         // same frame, scaled the same way, stored as JPEG instead of H.264.
-        let dancer = posecam_test_support::testdata("dancer.mp4");
+        let dancer = crate::test_support::testdata("dancer.mp4");
         let first = VideoReader::open(&dancer, 1.0)
             .unwrap()
             .next()
             .unwrap()
             .unwrap();
-        let jpeg = image::open(posecam_test_support::testdata("images/dancer_f000.jpg"))
+        let jpeg = image::open(crate::test_support::testdata("images/dancer_f000.jpg"))
             .unwrap()
             .to_rgb8();
         assert_eq!((first.width, first.height), jpeg.dimensions());
@@ -488,11 +488,11 @@ mod tests {
     fn errors_name_the_file() {
         let err = VideoReader::open("/nonexistent/clip.mp4", 10.0).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/clip.mp4"), "{err}");
-        let not_video = posecam_test_support::testdata("README.md");
+        let not_video = crate::test_support::testdata("README.md");
         let err = VideoReader::open(&not_video, 10.0).unwrap_err();
         assert!(matches!(err, Error::Video { .. }), "{err}");
         assert!(err.to_string().contains("README.md"), "{err}");
-        let dancer = posecam_test_support::testdata("dancer.mp4");
+        let dancer = crate::test_support::testdata("dancer.mp4");
         for bad in [0.0, -1.0, f64::NAN, 1e9] {
             assert!(matches!(
                 VideoReader::open(&dancer, bad),

@@ -3,12 +3,14 @@
 #![cfg(feature = "video")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use pose_core::extract::{ExtractOptions, PoseTrack, extract_video};
 use pose_core::{LandmarkName, ModelKind, PoseConfig, RuntimeConfig, Tracker, TrackerConfig};
 
 #[test]
 fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
-    let video = posecam_test_support::testdata("dancer.mp4"); // 540x960, 3.333 s at 30 fps
+    let video = crate::support::testdata("dancer.mp4"); // 540x960, 3.333 s at 30 fps
     let config = PoseConfig {
         runtime: RuntimeConfig {
             model: ModelKind::Lite,
@@ -114,7 +116,7 @@ fn old_rows(csv: &[u8]) -> Vec<Vec<f64>> {
 
 #[test]
 fn reference_tracks_are_extracted_once_then_loaded_from_the_cache() {
-    let video = posecam_test_support::testdata("dancer.mp4");
+    let video = support::testdata("dancer.mp4");
     let dir = std::env::temp_dir().join(format!("pose-core-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let first = pose_core::load_or_extract(&video, Some(10.0), ModelKind::Lite, &dir).unwrap();
@@ -152,7 +154,7 @@ fn reference_tracks_are_extracted_once_then_loaded_from_the_cache() {
 
 #[test]
 fn cached_reference_tracks_carry_world_landmarks() {
-    let video = posecam_test_support::testdata("dancer.mp4");
+    let video = support::testdata("dancer.mp4");
     let dir = std::env::temp_dir().join(format!("pose-core-world-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let first = pose_core::load_or_extract(&video, Some(5.0), ModelKind::Lite, &dir).unwrap();

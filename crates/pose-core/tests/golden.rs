@@ -4,6 +4,8 @@
 //! decode is bit-identical to the reference's; the "own decoder" column otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -25,7 +27,7 @@ const BIT_IDENTICAL: bool = cfg!(feature = "turbojpeg");
 // the tolerance checks only report there (`check!`), and coarse checks hold the line.
 
 fn golden_dir() -> PathBuf {
-    posecam_test_support::shared("models/golden")
+    crate::support::shared("models/golden")
 }
 
 fn read_json(path: &Path) -> Value {
@@ -580,4 +582,47 @@ fn world_landmarks_reach_the_pose() {
         }
     }
     assert!(checked >= 10, "{checked} poses checked");
+}
+
+/// Without heatmap refinement the landmark model is loaded without its heatmap branch: the
+/// landmarks are the unrefined ones of the full model, on every golden frame.
+#[test]
+fn no_refinement_prunes_the_heatmap_branch_with_the_same_landmarks() {
+    let mut pruned = PoseEstimator::new(PoseConfig {
+        runtime: RuntimeConfig {
+            model: ModelKind::Lite,
+            ..Default::default()
+        },
+        max_poses: 8,
+        refine_heatmap: false,
+        ..Default::default()
+    })
+    .expect("load models (run scripts/setup.sh)");
+    let lm_in = tensor(&format!("{TENSOR_FRAME}_lm_input.npy"));
+    let out = pruned.run_landmark_model(&lm_in).expect("run");
+    assert!(out.heatmap.is_empty());
+    let gl = tensor(&format!("{TENSOR_FRAME}_lite_out_Identity.npy"));
+    assert!(
+        out.landmarks
+            .iter()
+            .zip(&gl)
+            .all(|(a, b)| (a - b).abs() < 1e-3)
+    );
+    for name in golden_names() {
+        let frame = load_frame(&name);
+        let ours = pruned.process_detailed(&frame.as_frame()).expect("run");
+        let full = with_estimator(ModelKind::Lite, |est| {
+            est.process_detailed(&frame.as_frame())
+        })
+        .expect("run");
+        assert_eq!(ours.poses.len(), full.poses.len(), "{name}");
+        for (a, b) in ours.poses.iter().zip(&full.poses) {
+            assert!((a.presence - b.presence).abs() < 1e-4, "{name}");
+            for (p, q) in a.landmarks.iter().zip(&b.landmarks_no_refine) {
+                for (u, v) in p.iter().zip(q) {
+                    assert!((u - v).abs() < 1e-3, "{name}: {p:?} vs {q:?}");
+                }
+            }
+        }
+    }
 }

@@ -3,11 +3,13 @@
 //! keeps both persons of the two-person frame. Few model runs (debug builds stay fast).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use pose_core::smoothing::OneEuroConfig;
 use pose_core::{ModelKind, PoseConfig, RgbImage, RuntimeConfig, Tracker, TrackerConfig};
 
 fn frame(name: &str) -> RgbImage {
-    RgbImage::open(posecam_test_support::shared(&format!(
+    RgbImage::open(crate::support::shared(&format!(
         "models/golden/frames/{name}.jpg"
     )))
     .expect("decode golden frame")

@@ -52,6 +52,8 @@
 //! called only after `is_x86_feature_detected!` confirmed it (`seed.rs`, `scan`), 8x faster than
 //! the portable loop; everything else is safe code.
 #![deny(unsafe_code)]
+// docs.rs: mark feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod align;
 mod body;

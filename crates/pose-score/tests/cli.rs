@@ -4,6 +4,8 @@
 //! Uses the example binary `cargo test` builds next to this test (`target/<profile>/examples/score`).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -53,7 +55,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn fixture_files(dir: &Path) -> (Fixture, String, String) {
-    let path = posecam_test_support::shared("tools/baselines/score_fixture.json");
+    let path = crate::support::shared("tools/baselines/score_fixture.json");
     let f: Fixture = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let (d, u) = (dir.join("dancer.csv"), dir.join("user.csv"));
     write_rows(&d, &f.dancer);

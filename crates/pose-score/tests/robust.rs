@@ -2,6 +2,8 @@
 //! invariance, mirroring, missing keypoints, hints, windows and alignment.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use pose_score::{
     AlignConfig, DancerTrack, Issue, Keypoint, KeypointTable, Layout, Limb, Mirror, Pose, Scorer,
     ScorerConfig,
@@ -15,7 +17,7 @@ fn dancer_rows() -> Vec<Vec<f64>> {
     }
     static ROWS: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
     ROWS.get_or_init(|| {
-        let path = posecam_test_support::shared("tools/baselines/score_fixture.json");
+        let path = crate::support::shared("tools/baselines/score_fixture.json");
         let f: Fixture = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         f.dancer
     })

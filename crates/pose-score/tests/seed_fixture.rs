@@ -2,6 +2,8 @@
 //! written by `seed_score.py --write-fixture`).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use pose_score::{COSINE_NO_MATCH, CosineMatcher, KeypointTable};
 
 #[derive(serde::Deserialize)]
@@ -14,7 +16,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = posecam_test_support::shared("tools/baselines/score_fixture.json");
+    let path = crate::support::shared("tools/baselines/score_fixture.json");
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 

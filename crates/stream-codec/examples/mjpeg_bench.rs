@@ -9,13 +9,16 @@
 //! `<workspace>/.cache/venv/bin/python`. Builds two ~200 MB streams in the temp directory (by
 //! repeating recorded streams) for the whole-process comparison, and removes them at the end.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use posecam_test_support::{read, shared, workspace_root};
 use stream_codec::{Decoder, Writer};
+use support::{read, shared, workspace_root};
 
 const STREAMS: [&str; 4] = ["esp32cam", "flask_relay", "mjpg_streamer", "quirky"];
 

@@ -3,13 +3,15 @@
 //! seed_client.py`, run with the workspace venv's python, every frame decoded by cv2.imdecode).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use posecam_test_support::{read, shared, workspace_root};
 use sha2::{Digest, Sha256};
 use stream_codec::Writer;
+use support::{read, shared, workspace_root};
 
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()

@@ -1,9 +1,11 @@
 //! Quirks, corrupt parts, limits and raw-JPEG mode on small hand-made streams and real frames.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use bytes::Bytes;
-use posecam_test_support::{read, shared};
 use stream_codec::{Decoder, DecoderConfig, Error, Frame, Limits, Mode, Writer};
+use support::{read, shared};
 
 fn jpeg(tag: u8, len: usize) -> Vec<u8> {
     // SOI, COM segment with payload, SOS with entropy bytes, EOI: a walkable JPEG-shaped blob

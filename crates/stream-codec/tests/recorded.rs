@@ -3,10 +3,12 @@
 //! zero-copy `Bytes` push; the truncated last part of `quirky` is reported, never returned.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use bytes::Bytes;
-use posecam_test_support::{read, shared};
 use sha2::{Digest, Sha256};
 use stream_codec::{Decoder, Error, Frame, HttpDecoder};
+use support::{read, shared};
 
 const STREAMS: [&str; 4] = ["esp32cam", "flask_relay", "mjpg_streamer", "quirky"];
 

@@ -3,9 +3,11 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use futures_util::{SinkExt, StreamExt};
-use posecam_test_support::{read, shared};
 use stream_codec::{Decoder, Error, MjpegCodec, Writer};
+use support::{read, shared};
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{FramedRead, FramedWrite};
 

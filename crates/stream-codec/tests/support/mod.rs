@@ -1,0 +1,98 @@
+//! Finds the test data; kept inside this crate's `tests/` so that the packaged crate's tests
+//! compile on their own (a path-only dev-dependency is dropped by `cargo package`).
+//!
+//! * [`shared`]: the read-only shared data set (`models/`, `media/`, `tools/`), from the
+//!   environment variable `POSECAM_SHARED`, default `../shared` beside the posecam workspace.
+//! * [`testdata`]: the posecam workspace's `testdata/` folder.
+//!
+//! The workspace is `$POSECAM_WORKSPACE` (set by the workspace's `.cargo/config.toml`), else the
+//! folder two levels above this crate. Every helper panics with the path it looked at: a test that
+//! needs the data fails loudly, it never skips.
+#![allow(dead_code)] // each test binary uses a part
+
+use std::path::{Path, PathBuf};
+
+/// The posecam workspace root: `$POSECAM_WORKSPACE`, else two levels above this crate.
+pub fn workspace_root() -> PathBuf {
+    if let Some(v) = std::env::var_os("POSECAM_WORKSPACE").filter(|v| !v.is_empty()) {
+        return PathBuf::from(v);
+    }
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| here.to_path_buf())
+}
+
+/// The shared data folder: `$POSECAM_SHARED`, else `<workspace>/../shared`.
+///
+/// # Panics
+/// When the folder does not exist; the message names the path that was looked at.
+pub fn shared_dir() -> PathBuf {
+    let (dir, origin) = match std::env::var_os("POSECAM_SHARED") {
+        Some(v) if !v.is_empty() => (PathBuf::from(v), "from $POSECAM_SHARED"),
+        _ => (
+            workspace_root().join("..").join("shared"),
+            "default ../shared beside the workspace",
+        ),
+    };
+    if !dir.is_dir() {
+        panic!(
+            "shared test data not found at {} ({origin}); set POSECAM_SHARED to the folder that \
+             holds models/, media/ and tools/",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// A path inside the shared data folder that must exist (file or folder).
+///
+/// # Panics
+/// When the shared folder or the path inside it is missing.
+pub fn shared(rel: &str) -> PathBuf {
+    let p = shared_dir().join(rel);
+    if !p.exists() {
+        panic!(
+            "shared test data is missing {} (POSECAM_SHARED layout changed?)",
+            p.display()
+        );
+    }
+    p
+}
+
+/// The workspace's `testdata/` folder.
+///
+/// # Panics
+/// When the folder is missing (a broken checkout, or a packaged crate without
+/// `POSECAM_WORKSPACE` pointing at a posecam checkout).
+pub fn testdata_dir() -> PathBuf {
+    let p = workspace_root().join("testdata");
+    if !p.is_dir() {
+        panic!(
+            "testdata folder not found at {} (set POSECAM_WORKSPACE to a posecam checkout)",
+            p.display()
+        );
+    }
+    p
+}
+
+/// A path inside `testdata/` that must exist.
+///
+/// # Panics
+/// When it is missing.
+pub fn testdata(rel: &str) -> PathBuf {
+    let p = testdata_dir().join(rel);
+    if !p.exists() {
+        panic!("testdata is missing {}", p.display());
+    }
+    p
+}
+
+/// Reads a whole file, panicking with the path in the message.
+///
+/// # Panics
+/// When the file cannot be read.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
