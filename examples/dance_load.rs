@@ -7,22 +7,9 @@
 //! cargo run --release --example dance_load -- [--clients 1,2,4,8] [--fps 15] [--seconds 30] [--model lite] [--url ws://HOST:PORT/client]
 //! ```
 //!
-//! Without `--url` the server runs in this process (same code as `dance_server`, the bundled
-//! dancer). Frames: `../shared/media/pose2sim/single/cam02.mp4` padded to 640x480 (ffmpeg).
-#![allow(dead_code)]
-
-#[path = "dance_server/analyser.rs"]
-mod analyser;
-#[path = "dance_server/app.rs"]
-mod app;
-#[path = "dance_server/dancer.rs"]
-mod dancer;
-#[path = "dance_server/engine.rs"]
-mod engine;
-#[path = "dance_server/protocol.rs"]
-mod protocol;
-#[path = "dance_server/socket.rs"]
-mod socket;
+//! Without `--url` the built `dance_server` example (same profile, built here with cargo) runs as
+//! a child process with the bundled dancer. Replies are read as pose-score's protocol messages.
+//! Frames: `../shared/media/pose2sim/single/cam02.mp4` padded to 640x480 (ffmpeg).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -32,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use pose_score::protocol::Outgoing;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -47,9 +35,9 @@ struct Args {
     /// Seconds per run.
     #[arg(long, default_value_t = 30.0)]
     seconds: f64,
-    /// Landmark model of the in-process server.
-    #[arg(long, value_enum, default_value_t = analyser::ModelArg::Lite)]
-    model: analyser::ModelArg,
+    /// Landmark model of the server started here: lite, full or heavy.
+    #[arg(long, default_value = "lite")]
+    model: pose_core::ModelKind,
     /// Use a running server instead of an in-process one.
     #[arg(long)]
     url: Option<String>,
@@ -134,12 +122,12 @@ async fn run_client(
             let mut first = Some(first_tx);
             while let Some(Ok(msg)) = stream.next().await {
                 let Message::Text(text) = msg else { continue };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+                let Ok(reply) = serde_json::from_str::<Outgoing>(text.as_str()) else {
                     continue;
                 };
-                match v["type"].as_str() {
-                    Some("result") => {
-                        let id = v["id"].as_u64().unwrap_or(0);
+                match reply {
+                    Outgoing::Result(result) => {
+                        let id = result.id;
                         if id == 0 {
                             if let Some(tx) = first.take() {
                                 let _ = tx.send(());
@@ -152,9 +140,9 @@ async fn run_client(
                             r.latencies_ms.push(at.elapsed().as_secs_f64() * 1e3);
                         }
                         r.scored += 1;
-                        r.dropped = v["dropped"].as_u64().unwrap_or(0);
+                        r.dropped = result.dropped;
                     }
-                    Some("error") => report.lock().await.errors += 1,
+                    Outgoing::Error(_) => report.lock().await.errors += 1,
                     _ => {}
                 }
             }
@@ -200,18 +188,12 @@ fn main() -> anyhow::Result<()> {
     let frames = Arc::new(frames_640x480()?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        let mut server = None;
         let url = match &args.url {
             Some(u) => u.clone(),
             None => {
-                let video = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/dancer.mp4");
-                let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/dancer");
-                let model = args.model.kind();
-                let v = video.clone();
-                let track = tokio::task::spawn_blocking(move || dancer::load_or_extract(&v, &cache, model, None)).await??;
-                let state = Arc::new(analyser::build_state(app::ServerConfig::default(), &video, track, model)?);
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let addr = listener.local_addr()?;
-                tokio::spawn(async move { axum::serve(listener, app::router(state)).await });
+                let (child, addr) = start_server(args.model)?;
+                server = Some(ChildGuard(child));
                 format!("ws://{addr}/client")
             }
         };
@@ -273,6 +255,51 @@ fn main() -> anyhow::Result<()> {
                 if ok { "met" } else { "NOT met" }
             );
         }
+        drop(server);
         anyhow::Ok(())
     })
+}
+
+/// Kills the server started here when the bench ends.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Builds the `dance_server` example (this program's profile) and starts it on a free port.
+fn start_server(model: pose_core::ModelKind) -> anyhow::Result<(std::process::Child, String)> {
+    use std::io::BufRead as _;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "-p", "posecam", "--example", "dance_server"]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build.current_dir(env!("CARGO_MANIFEST_DIR")).status()?;
+    anyhow::ensure!(
+        status.success(),
+        "cargo build --example dance_server failed"
+    );
+    let exe = std::env::current_exe()?;
+    let bin = exe.parent().context("examples dir")?.join("dance_server");
+    let mut child = std::process::Command::new(&bin)
+        .args(["--listen", "127.0.0.1:0", "--model", model.name()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("start {}", bin.display()))?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().context("server stdout")?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    // "dance server: open http://ADDR/ in a browser (Ctrl-C to stop)"
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next());
+    let addr =
+        addr.with_context(|| format!("unexpected first line from dance_server: {line:?}"))?;
+    Ok((child, addr.to_string()))
 }

@@ -6,8 +6,9 @@
 //! ```text
 //! cargo run --release --example eval_score [-- --model lite|full|heavy] [--refresh]
 //! ```
-//! Poses (image landmarks and world landmarks) are extracted once with pose-core (`Tracker`,
-//! video through OpenCV) and cached in `target/eval_score/` (`--refresh` re-extracts).
+//! Poses (image landmarks and world landmarks) are extracted once with pose-core's track cache
+//! (`load_or_extract_people`: `Tracker`, video through OpenCV) in `target/eval_score/`
+//! (`--refresh` re-extracts).
 //!
 //! **Camera pairs** (the main table): single cam01-cam02, cam01-cam03, cam02-cam03 (cam03 films
 //! the man from behind), multi cam01-cam02 for each of the two persons (matched across cameras by
@@ -25,14 +26,11 @@
 //! `Scorer` (mirror either / off); view: `ViewScorer` (mirror off / either). "Not enough of the
 //! body in view" counts as 0. AUC = probability that a random positive scores better than a
 //! random negative.
-use std::path::Path;
-
 use anyhow::{Context, bail};
-use pose_core::video::VideoReader;
-use pose_core::{ModelKind, PoseConfig, RuntimeConfig, Tracker, TrackerConfig};
+use pose_core::ModelKind;
 use pose_score::{
-    BodyFrame, Keypoint, LIMB_COUNT, Layout, Limb, Mirror, Pose, Scorer, ScorerConfig, SeedMatcher,
-    ViewConfig, ViewScorer, WorldPose,
+    BodyFrame, LIMB_COUNT, Limb, Mirror, Pose, Scorer, ScorerConfig, SeedMatcher, ViewConfig,
+    ViewScorer,
 };
 
 /// One person as pose-core found them: 33 landmarks (image pixels, visibility) and the 33
@@ -49,33 +47,6 @@ const BLAZE_SWAP: [usize; 33] = [
     25, 28, 27, 30, 29, 32, 31,
 ];
 
-fn extract(video: &Path, persons: usize, model: ModelKind) -> anyhow::Result<Clip> {
-    let config = PoseConfig {
-        runtime: RuntimeConfig {
-            model,
-            ..Default::default()
-        },
-        max_poses: persons,
-        ..Default::default()
-    };
-    let mut tracker = Tracker::new(config, TrackerConfig::default())?;
-    let mut clip = Clip::new();
-    for frame in VideoReader::open(video, FPS)? {
-        let frame = frame?;
-        let poses = tracker.process(&frame.as_frame()?, frame.time)?;
-        let mut people: Vec<Person> = poses.into_iter().collect();
-        people.sort_by(|a, b| ankle_y(b).total_cmp(&ankle_y(a)));
-        clip.push(people);
-    }
-    Ok(clip)
-}
-
-/// The lower ankle's image y: the person nearer the camera stands lower in the frame (in both
-/// two-person cameras the woman is in front), which matches persons across cameras by position.
-fn ankle_y(p: &Person) -> f32 {
-    p.landmarks[27].y.max(p.landmarks[28].y)
-}
-
 fn load_or_extract(
     set: &str,
     cam: &str,
@@ -86,23 +57,25 @@ fn load_or_extract(
     let video = posecam_test_support::shared(&format!("media/pose2sim/{set}/{cam}.mp4"));
     // Under target/: `.cache` may be the read-only shared set-up cache.
     let dir = posecam_test_support::workspace_root().join("target/eval_score");
-    let cache = dir.join(format!("{set}_{cam}_{model:?}_poses.json").to_lowercase());
-    if !refresh && let Ok(bytes) = std::fs::read(&cache) {
-        return serde_json::from_slice(&bytes)
-            .with_context(|| format!("reading {}", cache.display()));
+    if refresh {
+        let _ = std::fs::remove_file(pose_core::cache_file(
+            &video,
+            Some(FPS),
+            model,
+            persons,
+            &dir,
+        )?);
     }
-    let t = std::time::Instant::now();
-    let clip = extract(&video, persons, model)
+    // pose-core's track cache: one track per person, nearest the camera (lowest ankles) first.
+    let cached = pose_core::load_or_extract_people(&video, Some(FPS), model, persons, &dir)
         .with_context(|| format!("extracting {}", video.display()))?;
-    eprintln!(
-        "extracted {} ({} frames) in {:.1} s",
-        video.display(),
-        clip.len(),
-        t.elapsed().as_secs_f64()
-    );
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(&cache, serde_json::to_vec(&clip)?)?;
-    Ok(clip)
+    let frames = cached.tracks.first().map_or(0, |t| t.samples.len());
+    Ok((0..frames)
+        .map(|i| {
+            let people = cached.tracks.iter().filter_map(|t| t.samples.get(i)?.pose);
+            people.collect()
+        })
+        .collect())
 }
 
 /// Deterministic pseudo-random numbers (xorshift), so every run evaluates the same pairs.
@@ -144,33 +117,6 @@ fn auc(pos: &[f64], neg: &[f64]) -> f64 {
     }
     let (np, nn) = (pos.len() as f64, neg.len() as f64);
     (rank_sum - np * (np + 1.0) / 2.0) / (np * nn)
-}
-
-/// The old project's row: OpenPose-18 (x, y), neck = middle of the shoulders, 0 = missing.
-fn openpose_row(p: &Person) -> [f64; 36] {
-    let mut row = [0.0; 36];
-    for (k, v) in p.to_openpose18_with(0.5).iter().enumerate() {
-        row[k] = f64::from(*v);
-    }
-    row
-}
-
-fn image_pose(p: &Person) -> anyhow::Result<Pose> {
-    Ok(Pose::new(
-        Layout::BlazePose33,
-        p.landmarks
-            .iter()
-            .map(|k| Keypoint::new(k.x, k.y, k.visibility))
-            .collect(),
-    )?)
-}
-
-fn world_pose(p: &Person) -> anyhow::Result<Option<WorldPose>> {
-    let vis: Vec<f32> = p.landmarks.iter().map(|l| l.visibility).collect();
-    p.world
-        .map(|w| WorldPose::from_blazepose(&w, &vis))
-        .transpose()
-        .map_err(Into::into)
 }
 
 /// An augmented copy of `p`: scaled and shifted in the image, mirrored, or with joints dropped.
@@ -326,7 +272,7 @@ struct Seed;
 
 impl Method for Seed {
     fn scores(&self, cases: &Cases) -> anyhow::Result<Vec<f64>> {
-        let rows: Vec<[f64; 36]> = cases.persons.iter().map(openpose_row).collect();
+        let rows: Vec<[f64; 36]> = cases.persons.iter().map(pose_score::openpose_row).collect();
         cases
             .pairs
             .iter()
@@ -343,8 +289,8 @@ impl Method for Scorer {
         let f: Vec<_> = cases
             .persons
             .iter()
-            .map(|p| image_pose(p).map(|pose| self.features(&pose)))
-            .collect::<anyhow::Result<_>>()?;
+            .map(|p| self.features(&Pose::from(p)))
+            .collect();
         Ok(cases
             .pairs
             .iter()
@@ -361,8 +307,8 @@ impl Method for ViewScorer {
         let f: Vec<_> = cases
             .persons
             .iter()
-            .map(|p| Ok(self.features(&image_pose(p)?, world_pose(p)?.as_ref())))
-            .collect::<anyhow::Result<_>>()?;
+            .map(|p| self.features(&Pose::from(p), pose_score::world_pose(p).as_ref()))
+            .collect();
         Ok(cases
             .pairs
             .iter()

@@ -14,7 +14,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use pose_score::{DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig, SeedMatcher, synthetic};
+use pose_score::{
+    CosineMatcher, DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig, synthetic,
+};
 
 /// This thread's on-CPU time in seconds (Linux `schedstat`), to tell load from cost on a busy box.
 fn thread_cpu_s() -> Option<f64> {
@@ -137,7 +139,7 @@ fn main() -> anyhow::Result<()> {
     );
     for p in &py {
         let rows = synthetic::make_dancer(p.rows);
-        let matcher = SeedMatcher::from_rows(&rows)?;
+        let matcher = CosineMatcher::from_rows(&rows)?;
         let hit = matcher.score(&user)?;
         if (hit.score - p.score).abs() > 1e-9 {
             bail!(
@@ -169,7 +171,7 @@ fn main() -> anyhow::Result<()> {
         // Like the Python "full" figure: normalise the dance and the user, then scan.
         let full = median_s(
             || {
-                let m = SeedMatcher::from_rows(black_box(&rows)).ok();
+                let m = CosineMatcher::from_rows(black_box(&rows)).ok();
                 black_box(m.map(|m| m.score(&user).ok()));
             },
             9,
@@ -211,8 +213,8 @@ fn main() -> anyhow::Result<()> {
         );
     }
     println!(
-        "loop/rs: Python loop over pre-normalised rows vs SeedMatcher::score (same rows, same score); \
-         full/rs: Normalizer fit/transform + loop vs SeedMatcher::from_rows + score; \
+        "loop/rs: Python loop over pre-normalised rows vs CosineMatcher::score (same rows, same score); \
+         full/rs: Normalizer fit/transform + loop vs CosineMatcher::from_rows + score; \
          robust: one user frame from its 36 numbers, +-0.5 s window at 30 fps."
     );
     Ok(())

@@ -1,24 +1,11 @@
 //! End to end in headless Chromium (Debian's /usr/bin/chromium, no download): a fake webcam fed
-//! from a real video, the page loaded from the in-process server, Start pressed, live scores
+//! from a real video, the page loaded from the built `dance_server` example (a process), Start pressed, live scores
 //! received, the skeleton drawn, screenshots taken, the summary with its grade shown, and the
 //! page reconnecting after a server restart. Driven over the Chrome DevTools Protocol.
 //!
 //! Not part of `cargo test` (it needs chromium): `scripts/test.d/50-dance-e2e.sh` runs it with
 //! `cargo test --test dance_e2e`. Screenshots go to `$DANCE_E2E_OUT` (default: the target tmpdir).
 #![allow(dead_code, clippy::unwrap_used)]
-
-#[path = "../examples/dance_server/analyser.rs"]
-mod analyser;
-#[path = "../examples/dance_server/app.rs"]
-mod app;
-#[path = "../examples/dance_server/dancer.rs"]
-mod dancer;
-#[path = "../examples/dance_server/engine.rs"]
-mod engine;
-#[path = "../examples/dance_server/protocol.rs"]
-mod protocol;
-#[path = "../examples/dance_server/socket.rs"]
-mod socket;
 
 mod dance_harness;
 
@@ -207,7 +194,7 @@ async fn page_scores_a_fake_webcam_in_headless_chromium() {
         .map_or_else(|| dance_harness::scratch("e2e-out"), PathBuf::from);
     std::fs::create_dir_all(&out).unwrap();
     let fake_cam = dance_harness::cam02_mjpeg("e2e-cam");
-    let server = dance_harness::start_server(app::ServerConfig::default(), 0).await;
+    let server = dance_harness::start_server(dance_harness::Limits::default(), 0).await;
     let port = server.addr.port();
     let profile = dance_harness::scratch("e2e-profile");
     let (_browser, devtools) = launch(&profile, &fake_cam);
@@ -317,15 +304,17 @@ async fn page_scores_a_fake_webcam_in_headless_chromium() {
     cdp.screenshot(&out.join("dance-summary.png")).await;
 
     // Server restart: the page notices, then reconnects by itself.
-    server.task.abort();
-    server.state.shutdown();
+    // Ctrl-C: every client is closed with 1001 "going away", then the process exits.
+    tokio::task::spawn_blocking(move || server.interrupt())
+        .await
+        .unwrap();
     cdp.wait_for(
         "!__dance.connected",
         "the disconnection",
         Duration::from_secs(15),
     )
     .await;
-    let restarted = dance_harness::start_server(app::ServerConfig::default(), port).await;
+    let restarted = dance_harness::start_server(dance_harness::Limits::default(), port).await;
     cdp.wait_for(
         "__dance.connected && __dance.reconnects > 0",
         "the reconnection",

@@ -1,24 +1,10 @@
 //! The dance server over a real WebSocket: real frames in, scored replies out; every kind of bad
-//! input; newest-wins dropping; a client that never reads. The server runs in-process with the
-//! example's own modules.
+//! input; newest-wins dropping; a client that never reads. The server is the built
+//! `dance_server` example, run as a process.
 #![allow(dead_code, clippy::unwrap_used)]
-
-#[path = "../examples/dance_server/analyser.rs"]
-mod analyser;
-#[path = "../examples/dance_server/app.rs"]
-mod app;
-#[path = "../examples/dance_server/dancer.rs"]
-mod dancer;
-#[path = "../examples/dance_server/engine.rs"]
-mod engine;
-#[path = "../examples/dance_server/protocol.rs"]
-mod protocol;
-#[path = "../examples/dance_server/socket.rs"]
-mod socket;
 
 mod dance_harness;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -26,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use dance_harness::{Server, cam02_jpegs, start_server};
+use dance_harness::{Limits, Server, cam02_jpegs, start_server};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -78,7 +64,7 @@ async fn send_frame(ws: &mut Ws, id: u64, t: f64, jpeg: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_real_frames_and_scores_them() {
     let frames = cam02_jpegs(15, "ws-stream");
-    let server = start_server(app::ServerConfig::default(), 0).await;
+    let server = start_server(Limits::default(), 0).await;
     let (mut ws, hello) = connect(&server, "").await;
     assert_eq!(hello["protocol"], 1);
     assert_eq!(hello["model"], "lite");
@@ -121,6 +107,10 @@ async fn streams_real_frames_and_scores_them() {
             assert_eq!(
                 r["correct"].as_bool().unwrap(),
                 s >= hello["threshold"].as_f64().unwrap()
+            );
+            assert_eq!(
+                r["basis"], "world",
+                "the view score on world landmarks: {r}"
             );
             let df = r["dancer_frame"].as_u64().expect("dancer frame compared");
             let dt = r["dancer_t"].as_f64().unwrap();
@@ -170,13 +160,18 @@ async fn streams_real_frames_and_scores_them() {
     );
     let dtw = s["dtw_score"].as_f64().expect("a DTW score");
     assert!((0.0..=1.0).contains(&dtw));
+    assert_eq!(s["scoring"], "view", "view mode by default: {s}");
     ws.close(None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_replies_carry_a_jpeg() {
     let frames = cam02_jpegs(5, "ws-annotated");
-    let server = start_server(app::ServerConfig::default(), 0).await;
+    let robust = Limits {
+        score: "robust",
+        ..Limits::default()
+    };
+    let server = start_server(robust, 0).await;
     let (mut ws, hello) = connect(&server, "?annotated=1").await;
     assert_eq!(hello["annotated"], true);
     send_frame(&mut ws, 7, 0.5, &frames[3]).await;
@@ -185,12 +180,20 @@ async fn annotated_replies_carry_a_jpeg() {
     let img = next_msg(&mut ws).await;
     assert_eq!(img["jpeg"], true, "{img}");
     assert!(img["binary"].as_u64().unwrap() > 5_000);
+    // `--score robust`: the 2D score, said in the summary; replies carry no basis.
+    assert!(r.get("basis").is_none(), "{r}");
+    ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
+    let s = next_json(&mut ws).await;
+    assert_eq!(
+        (s["type"].as_str(), s["scoring"].as_str()),
+        (Some("summary"), Some("robust"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newest_frame_wins_when_frames_arrive_faster_than_inference() {
     let frames = cam02_jpegs(15, "ws-burst");
-    let server = start_server(app::ServerConfig::default(), 0).await;
+    let server = start_server(Limits::default(), 0).await;
     let (mut ws, _) = connect(&server, "").await;
     let n = 40u64;
     for id in 1..=n {
@@ -222,11 +225,10 @@ async fn newest_frame_wins_when_frames_arrive_faster_than_inference() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_json_errors_and_close_codes() {
     let frames = cam02_jpegs(5, "ws-bad");
-    let config = app::ServerConfig {
+    let config = Limits {
         max_jpeg_bytes: 200_000,
-        hard_message_bytes: 400_000,
         max_bad_messages: 10,
-        ..app::ServerConfig::default()
+        ..Limits::default()
     };
     let server = start_server(config, 0).await;
     let (mut ok_client, _) = connect(&server, "").await;
@@ -292,20 +294,16 @@ async fn bad_input_gets_json_errors_and_close_codes() {
     send_frame(&mut ok_client, 1, 0.2, &frames[1]).await;
     let r = next_json(&mut ok_client).await;
     assert_eq!(r["type"], "result", "{r}");
-    assert_eq!(
-        server.state.stats.internal_errors.load(Ordering::Relaxed),
-        0
-    );
+    assert_eq!(server.stats()["internal_errors"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_and_others_are_served() {
     let frames = cam02_jpegs(5, "ws-slow");
-    let config = app::ServerConfig {
-        send_timeout: Duration::from_millis(500),
+    let config = Limits {
+        send_timeout_ms: 500,
         max_jpeg_bytes: 16 << 20,
-        hard_message_bytes: 32 << 20,
-        ..app::ServerConfig::default()
+        ..Limits::default()
     };
     let server = start_server(config, 0).await;
     // A client with a tiny receive buffer that asks for annotated JPEGs and never reads.
@@ -339,7 +337,7 @@ async fn a_client_that_never_reads_is_dropped_and_others_are_served() {
     let started = tokio::time::Instant::now();
     let mut fast_replies = 0;
     let mut id = 0;
-    while server.state.stats.slow_readers.load(Ordering::Relaxed) == 0 {
+    while server.stats()["slow_readers"] == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(90),
             "slow client not dropped within 90 s"
@@ -376,4 +374,53 @@ fn noise_jpeg(w: u32, h: u32) -> Vec<u8> {
         .encode(&pixels, w, h, image::ExtendedColorType::Rgb8)
         .expect("encode noise");
     out
+}
+
+/// Issue 13 defect 5: a burst of bad messages far above the limit still gets close code 1008
+/// (the close frame goes out as soon as the limit is reached, whatever is still queued).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_bad_messages_gets_close_1008() {
+    let server = start_server(Limits::default(), 0).await;
+    for burst in [300usize, 1000] {
+        let (ws, _) = connect(&server, "").await;
+        let (mut sink, mut stream) = ws.split();
+        // The whole burst is written before anything is read.
+        let writer = tokio::spawn(async move {
+            // Each message a few KB, as a browser's garbage would be: the burst overflows the
+            // socket buffers, so the server has unread bytes when it closes.
+            let bad = format!("nope{}", " ".repeat(4000));
+            for _ in 0..burst {
+                if sink.feed(Message::text(bad.clone())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.flush().await;
+            sink
+        });
+        let mut close = None;
+        let mut errors = 0;
+        let started = tokio::time::Instant::now();
+        while close.is_none() {
+            assert!(
+                started.elapsed() < WAIT,
+                "no close frame after a burst of {burst}"
+            );
+            match tokio::time::timeout(WAIT, stream.next()).await {
+                Ok(Some(Ok(Message::Close(c)))) => close = Some(c.map(|c| u16::from(c.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    if v["type"] == "error" {
+                        errors += 1;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!(
+                    "burst of {burst}: connection ended without a close frame ({other:?}) after {errors} error replies"
+                ),
+            }
+        }
+        assert_eq!(close, Some(Some(1008)), "burst of {burst}");
+        println!("burst of {burst}: close 1008 after {errors} error replies");
+        drop(writer.await);
+    }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Dance server end to end (tests/dance_e2e.rs): headless Chromium (Debian's, no download) with a
 # fake webcam fed from ../shared/media/pose2sim/single/cam02.mp4 (MJPEG made by ffmpeg at test
-# time) loads the page from an in-process server, presses Start, gets live scores, checks the
-# skeleton and the score are drawn, takes screenshots, gets the summary with its DTW grade, and
-# reconnects after a server restart. Screenshots: $DANCE_E2E_OUT (default target/dance-e2e).
+# time) loads the page from the built dance_server example (a real process, built by the test),
+# presses Start, gets live scores, checks the skeleton and the score are drawn, takes
+# screenshots, gets the summary with its DTW grade, and reconnects after the server is stopped
+# with Ctrl-C and started again. Screenshots: $DANCE_E2E_OUT (default target/dance-e2e).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"

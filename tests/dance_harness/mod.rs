@@ -1,12 +1,12 @@
-//! Shared by the dance server tests: start the server in-process, make real test frames.
-//! Each test crate includes the example's modules at its root (`#[path]`), then this module.
+//! Shared by the dance server tests: start the built `dance_server` example as a real process
+//! (built once per test binary with cargo), read its `/stats`, make real test frames.
 
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::Arc;
-
-use crate::{analyser, app, dancer};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -15,23 +15,43 @@ pub fn root() -> PathBuf {
 
 /// A scratch directory under the target dir, fresh for `name`.
 pub fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("dance-{name}-{}", std::process::id()));
+    let dir = tmp().join(format!("dance-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
     dir
 }
 
-/// The running server.
+fn tmp() -> PathBuf {
+    option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+/// Limits passed to the server as flags.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_jpeg_bytes: usize,
+    pub max_bad_messages: u32,
+    pub send_timeout_ms: u64,
+    /// `--score`: `view` (the default) or `robust`.
+    pub score: &'static str,
+}
+
+impl Default for Limits {
+    /// The server's defaults.
+    fn default() -> Self {
+        Self {
+            max_jpeg_bytes: 2 << 20,
+            max_bad_messages: 100,
+            send_timeout_ms: 5000,
+            score: "view",
+        }
+    }
+}
+
+/// The running server process (killed on drop).
 pub struct Server {
     /// Its address.
     pub addr: SocketAddr,
-    /// Its state (counters).
-    pub state: Arc<app::AppState>,
-    /// The accept loop (abort to stop accepting).
-    pub task: tokio::task::JoinHandle<()>,
+    child: Child,
 }
 
 impl Server {
@@ -39,30 +59,111 @@ impl Server {
     pub fn ws_url(&self, query: &str) -> String {
         format!("ws://{}/client{query}", self.addr)
     }
+
+    /// The counters of `/stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        let mut s = std::net::TcpStream::connect(self.addr).expect("connect for /stats");
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        write!(
+            s,
+            "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read /stats");
+        let body = text.split_once("\r\n\r\n").expect("an HTTP answer").1;
+        serde_json::from_str::<serde_json::Value>(body).expect("JSON stats")["stats"].clone()
+    }
+
+    /// Ctrl-C: the server closes every client with 1001, then exits.
+    pub fn interrupt(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -INT {pid}");
+        for _ in 0..100 {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("dance_server did not exit within 10 s of Ctrl-C");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `dance_server` binary, built once per test binary (same profile as the tests).
+fn binary() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", "posecam", "--example", "dance_server"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.current_dir(root()).status().expect("run cargo build");
+        assert!(
+            status.success(),
+            "cargo build --example dance_server failed"
+        );
+        let exe = std::env::current_exe().expect("test binary path");
+        // target/<profile>/deps/<test> -> target/<profile>/examples/dance_server
+        let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+        dir.join("examples/dance_server")
+    })
+}
+
+/// The dancer cache for the tests (under the target dir), filled once through pose-core.
+fn cache_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp().join("dance-cache");
+        let video = root().join("testdata/dancer.mp4");
+        pose_core::load_or_extract(&video, None, pose_core::ModelKind::Lite, &dir)
+            .expect("dancer reference of testdata/dancer.mp4");
+        dir
+    })
 }
 
 /// Starts the server with the bundled dancer and the lite model on 127.0.0.1:`port` (0: any).
-pub async fn start_server(config: app::ServerConfig, port: u16) -> Server {
-    let video = root().join("testdata/dancer.mp4");
-    let cache = root().join(".cache/dancer");
-    let model = analyser::ModelArg::Lite.kind();
-    let v = video.clone();
-    let reference =
-        tokio::task::spawn_blocking(move || dancer::load_or_extract(&v, &cache, model, None))
-            .await
-            .expect("extraction task")
-            .expect("dancer reference of testdata/dancer.mp4");
-    let state =
-        Arc::new(analyser::build_state(config, &video, reference, model).expect("server state"));
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+pub async fn start_server(limits: Limits, port: u16) -> Server {
+    tokio::task::spawn_blocking(move || start_blocking(&limits, port))
         .await
-        .expect("bind 127.0.0.1");
-    let addr = listener.local_addr().expect("local address");
-    let router = app::router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
-    });
-    Server { addr, state, task }
+        .expect("server start task")
+}
+
+fn start_blocking(limits: &Limits, port: u16) -> Server {
+    let (bin, cache) = (binary(), cache_dir());
+    let mut child = Command::new(bin)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--model", "lite"])
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(["--max-jpeg-bytes", &limits.max_jpeg_bytes.to_string()])
+        .args(["--max-bad-messages", &limits.max_bad_messages.to_string()])
+        .args(["--send-timeout-ms", &limits.send_timeout_ms.to_string()])
+        .args(["--score", limits.score])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    // The first line names the address: "dance server: open http://ADDR/ in a browser ...".
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the server's first line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line from dance_server: {line:?}"));
+    Server { addr, child }
 }
 
 /// Real webcam-like frames: `cam02.mp4` of the shared Pose2Sim set (a person dancing), padded

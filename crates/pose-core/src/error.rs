@@ -77,6 +77,17 @@ pub enum Error {
         /// The decoder's message.
         message: String,
     },
+    /// An encoded image refused before decoding: more bytes, or a larger declared width or
+    /// height, than [`crate::DecodeLimits`] allow.
+    #[error("image refused before decoding: {what} {size} above the limit of {limit}")]
+    TooLarge {
+        /// Which size: `"bytes"`, `"width"` or `"height"`.
+        what: &'static str,
+        /// The size found.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
 
     /// The ONNX Runtime shared library is missing or cannot be loaded.
     #[error(

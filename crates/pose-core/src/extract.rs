@@ -539,49 +539,6 @@ impl PoseTrack {
     }
 }
 
-/// Reads the old 36-column CSV (integers or decimals, no header) into rows.
-///
-/// # Errors
-/// [`Error::Csv`] with the line number for a row without 36 numbers, or more than [`MAX_SAMPLES`]
-/// rows; [`Error::Io`] on a read error.
-pub fn read_openpose_csv(input: impl Read) -> Result<Vec<[f32; 36]>, Error> {
-    let mut rows = Vec::new();
-    for (n, line) in BufReader::new(input.take(MAX_FILE_BYTES))
-        .lines()
-        .enumerate()
-    {
-        let line = line.map_err(io_err(&memory()))?;
-        let csv_err = |message: String| Error::Csv {
-            path: memory(),
-            line: n + 1,
-            message,
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        if rows.len() >= MAX_SAMPLES {
-            return Err(csv_err(format!("more than {MAX_SAMPLES} rows")));
-        }
-        let mut row = [0f32; 36];
-        let mut count = 0;
-        for (i, field) in line.split(',').enumerate() {
-            let slot = row
-                .get_mut(i)
-                .ok_or_else(|| csv_err("more than 36 columns".into()))?;
-            *slot = field
-                .trim()
-                .parse()
-                .map_err(|_| csv_err(format!("column {}: not a number: {field:?}", i + 1)))?;
-            count = i + 1;
-        }
-        if count != 36 {
-            return Err(csv_err(format!("{count} columns, expected 36")));
-        }
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
 fn is_json(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -838,9 +795,14 @@ mod tests {
             let cols: Vec<i64> = line.split(',').map(|c| c.parse().unwrap()).collect();
             assert_eq!(cols.len(), 36);
         }
-        let rows = read_openpose_csv(&csv[..]).unwrap();
+        // pose-score holds the one reader of the old file.
+        let table = pose_score::KeypointTable::read_openpose_csv(&csv[..]).unwrap();
+        let rows: Vec<Vec<f32>> = table
+            .rows()
+            .map(|r| r.iter().map(|&v| v as f32).collect())
+            .collect();
         assert_eq!(rows[3], [0.0; 36], "no person");
-        let row = rows[0];
+        let row = &rows[0];
         let half_up = |v: f32| (v + 0.5).floor();
         // Visibility is i / 32: the nose, eyes, ears and shoulders (< 16) are missing.
         assert_eq!(&row[0..2], &[0.0, 0.0]);
@@ -873,8 +835,6 @@ mod tests {
         assert!(matches!(err, Error::Csv { line: 3, .. }), "{err}");
         let err = PoseTrack::read_csv("index,time\n".as_bytes()).unwrap_err();
         assert!(matches!(err, Error::Csv { line: 1, .. }), "{err}");
-        let err = read_openpose_csv("1,2,3\n".as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("3 columns"), "{err}");
         assert!(PoseTrack::read_json("{\"fps\":0}".as_bytes()).is_err());
         let err = PoseTrack::load("/nonexistent/track.json").unwrap_err();
         assert!(err.to_string().contains("/nonexistent/track.json"), "{err}");

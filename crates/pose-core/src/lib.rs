@@ -20,6 +20,12 @@
 //! # Ok::<(), pose_core::Error>(())
 //! ```
 //!
+//! For servers and references: [`RgbImage::decode_jpeg_within`] decodes a client's JPEG within
+//! [`DecodeLimits`] (bytes and declared sides checked from the header first), an
+//! [`EstimatorPool`] shares a few estimators between many [`TrackState`]s, and with the `video`
+//! feature `load_or_extract(video, fps, model, cache_dir)` gives a video's poses extracted once
+//! and cached by the video's SHA-256.
+//!
 //! One `unsafe` call, measured: the input crops' warp compiled for AVX2+FMA, called after the
 //! run-time feature check (`warp.rs`; 2x faster than the portable path, same bytes).
 #![deny(unsafe_code)]
@@ -27,19 +33,26 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Inputs and set-up.
+mod decode_limits;
 pub mod discovery;
 pub mod error;
 pub mod frame;
 pub mod runtime;
 
-// The pipeline stages, in order.
+// The pipeline stages, in order. The stage modules are internals (hidden; the golden tests and
+// the benches reach them by path): their public items are the re-exports below.
+#[doc(hidden)]
 pub mod anchors;
+#[doc(hidden)]
 pub mod detector;
 pub mod estimator;
+#[doc(hidden)]
 pub mod landmarks;
 pub mod pool;
+#[doc(hidden)]
 pub mod roi;
 pub mod tracker;
+#[doc(hidden)]
 pub mod warp;
 
 // Outputs and what is done with them.
@@ -48,8 +61,11 @@ pub mod extract;
 pub mod pose;
 pub mod smoothing;
 #[cfg(feature = "video")]
+mod track_cache;
+#[cfg(feature = "video")]
 pub mod video;
 
+pub use decode_limits::{DecodeLimits, jpeg_dimensions};
 // The test-data finder of tests/, for the unit tests that read video files.
 #[cfg(all(test, feature = "video"))]
 #[path = "../tests/support/mod.rs"]
@@ -64,4 +80,8 @@ pub use pool::{EstimatorPool, PooledEstimator};
 pub use pose::{Landmark, LandmarkName, Pose, WorldLandmarks};
 pub use roi::Roi;
 pub use runtime::{ModelKind, Optimization, RuntimeConfig};
+#[cfg(feature = "video")]
+pub use track_cache::{
+    CachedTracks, MAX_DEFAULT_FPS, cache_file, load_or_extract, load_or_extract_people, sha256_file,
+};
 pub use tracker::{TrackState, TrackedPose, Tracker, TrackerConfig};

@@ -5,7 +5,7 @@
 
 mod support;
 
-use pose_core::extract::{ExtractOptions, PoseTrack, extract_video, read_openpose_csv};
+use pose_core::extract::{ExtractOptions, PoseTrack, extract_video};
 use pose_core::{LandmarkName, ModelKind, PoseConfig, RuntimeConfig, Tracker, TrackerConfig};
 
 #[test]
@@ -58,7 +58,7 @@ fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
         text.lines()
             .all(|l| l.split(',').filter(|c| c.parse::<i32>().is_ok()).count() == 36)
     );
-    for row in read_openpose_csv(&csv[..]).unwrap() {
+    for row in old_rows(&csv) {
         let (neck, rsho, lsho) = ((row[2], row[3]), (row[4], row[5]), (row[10], row[11]));
         assert!(
             rsho.0 > 0.0 && lsho.0 > 0.0 && row[16] > 0.0 && row[22] > 0.0,
@@ -106,4 +106,75 @@ fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The old `dancer_keyp_list.csv` read back with pose-score, the one reader of that file.
+fn old_rows(csv: &[u8]) -> Vec<Vec<f64>> {
+    let table = pose_score::KeypointTable::read_openpose_csv(csv).unwrap();
+    table.rows().map(<[f64]>::to_vec).collect()
+}
+
+#[test]
+fn reference_tracks_are_extracted_once_then_loaded_from_the_cache() {
+    let video = support::testdata("dancer.mp4");
+    let dir = std::env::temp_dir().join(format!("pose-core-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = pose_core::load_or_extract(&video, Some(10.0), ModelKind::Lite, &dir).unwrap();
+    assert!(!first.from_cache);
+    assert_eq!(first.tracks.len(), 1);
+    let track = &first.tracks[0];
+    assert_eq!((track.fps, track.width, track.height), (10.0, 540, 960));
+    assert!(track.samples.len() >= 33 && track.samples.iter().all(|s| s.pose.is_some()));
+    let name = first
+        .file
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.ends_with("-lite-10fps.json") && name.len() == 64 + 16,
+        "{name}"
+    );
+    let again = pose_core::load_or_extract(&video, Some(10.0), ModelKind::Lite, &dir).unwrap();
+    assert!(again.from_cache);
+    assert_eq!(again.tracks, first.tracks);
+    // Two people asked for, one in the video: the second track is empty, in its own file.
+    let two =
+        pose_core::load_or_extract_people(&video, Some(10.0), ModelKind::Lite, 2, &dir).unwrap();
+    assert_eq!(two.tracks.len(), 2);
+    assert_eq!(two.tracks[0].samples.len(), track.samples.len());
+    assert!(two.tracks[1].samples.iter().all(|s| s.pose.is_none()));
+    assert_ne!(two.file, first.file);
+    // A damaged cache file is extracted again.
+    std::fs::write(&first.file, b"{not json").unwrap();
+    let redone = pose_core::load_or_extract(&video, Some(10.0), ModelKind::Lite, &dir).unwrap();
+    assert!(!redone.from_cache);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cached_reference_tracks_carry_world_landmarks() {
+    let video = support::testdata("dancer.mp4");
+    let dir = std::env::temp_dir().join(format!("pose-core-world-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = pose_core::load_or_extract(&video, Some(5.0), ModelKind::Lite, &dir).unwrap();
+    let poses = || {
+        first.tracks[0]
+            .samples
+            .iter()
+            .filter_map(|s| s.pose.as_ref())
+    };
+    assert!(poses().count() > 10 && poses().all(|p| p.world.is_some()));
+    // A file written before poses carried world landmarks is extracted again.
+    let mut old = first.tracks[0].clone();
+    for s in &mut old.samples {
+        if let Some(p) = &mut s.pose {
+            p.world = None;
+        }
+    }
+    old.save(&first.file).unwrap();
+    let again = pose_core::load_or_extract(&video, Some(5.0), ModelKind::Lite, &dir).unwrap();
+    assert!(!again.from_cache);
+    assert_eq!(again.tracks, first.tracks);
+    let _ = std::fs::remove_dir_all(&dir);
 }

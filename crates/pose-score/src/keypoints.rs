@@ -134,6 +134,13 @@ impl Pose {
         Ok(Self { layout, points })
     }
 
+    /// A pose whose point count is known to match its layout.
+    #[cfg_attr(not(feature = "pose-core"), allow(dead_code))]
+    pub(crate) fn from_parts(layout: Layout, points: Vec<Keypoint>) -> Self {
+        debug_assert_eq!(points.len(), layout.point_count());
+        Self { layout, points }
+    }
+
     /// An old OpenPose-18 row of 36 numbers (x, y per part; a part at (0, 0) is missing and gets
     /// visibility 0, every other part visibility 1).
     ///

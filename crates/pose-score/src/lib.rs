@@ -2,9 +2,10 @@
 //! per-limb score with live time windows and offline alignment. Pure Rust, no ONNX: keypoints
 //! come from any source as plain [`Keypoint`]s.
 //!
-//! * **Seed mode** ([`SeedMatcher`]): 36-number OpenPose-18 rows, sklearn-style L2 rows
-//!   ([`Normalizer`]), `min over the dance of 1 - cos`, correct below [`SEED_THRESHOLD`]; the old
-//!   `dancer_keyp_list.csv` is read and written by [`KeypointTable`].
+//! * **Seed mode**, the old project's score ([`CosineMatcher`]): 36-number OpenPose-18 rows,
+//!   sklearn-style L2 rows ([`Normalizer`]), `min over the dance of 1 - cos`, correct below
+//!   [`COSINE_CORRECT_BELOW`]; the old `dancer_keyp_list.csv` is read and written by
+//!   [`KeypointTable`].
 //! * **Robust mode** ([`Scorer`]): BlazePose-33 / COCO-17 / OpenPose-18 keypoints with
 //!   visibility ([`Pose`]), centred on the hips and scaled by the torso ([`Body`]), compared limb
 //!   by limb as angles ([`Limb`], [`PoseScore`], [`Hint`]); too little of the body gives
@@ -15,8 +16,13 @@
 //!   scores and hints, mirroring, [`ViewTrack`] windows and DTW; a pose without world landmarks
 //!   is scored in 2D by the robust score and flagged ([`ScoreBasis::Image`]).
 //!
+//! A whole dance: [`Session`] records each frame's features and live score and gives the summary
+//! (DTW alignment, [`Grade`]). Feature `pose-core`: `Pose::from(&pose_core::Pose)`,
+//! `openpose_row`, `world_pose`, `DancerTrack::from_pose_track`. Feature `protocol`: the dance
+//! game's WebSocket messages (`protocol`) and its server side without the transport (`live`).
+//!
 //! ```
-//! use pose_score::{DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig, SeedMatcher};
+//! use pose_score::{CosineMatcher, DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig};
 //! // The dancer, in the old format: one 36-number row per video frame.
 //! let row = |i: usize| -> Vec<f64> {
 //!     (0..36).map(|k| 300.0 + 50.0 * ((k as f64) * 1.3 + i as f64 * 0.1).sin()).collect()
@@ -25,7 +31,7 @@
 //! let user_row = row(40);
 //!
 //! // The old score, exactly.
-//! let seed = SeedMatcher::new(&dancer)?.score(&user_row)?;
+//! let seed = CosineMatcher::new(&dancer)?.score(&user_row)?;
 //! assert!(seed.is_correct());
 //!
 //! // The robust score, live, at playback time 1.3 s (+-0.5 s window, dancer at 30 fps).
@@ -52,11 +58,19 @@
 mod align;
 mod body;
 mod error;
+#[cfg(feature = "pose-core")]
+mod from_pose_core;
 mod keypoints;
 mod limb;
+#[cfg(feature = "protocol")]
+pub mod live;
 mod normalizer;
+#[cfg(feature = "protocol")]
+pub mod protocol;
 mod scorer;
 mod seed;
+mod session;
+#[doc(hidden)]
 pub mod synthetic;
 mod table;
 mod view;
@@ -65,12 +79,23 @@ mod window;
 pub use align::{AlignConfig, Alignment};
 pub use body::Body;
 pub use error::ScoreError;
+#[cfg(feature = "pose-core")]
+pub use from_pose_core::{openpose_row, world_pose};
 pub use keypoints::{Joint, Keypoint, Layout, Pose, ROW_WIDTHS};
 pub use limb::{Hint, Issue, LIMB_COUNT, Limb};
 pub use normalizer::Normalizer;
 pub use scorer::{Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig};
-pub use seed::{SEED_NO_MATCH, SEED_THRESHOLD, SeedMatch, SeedMatcher};
-pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, SEED_COLUMNS, TableLimits};
+pub use seed::{COSINE_CORRECT_BELOW, COSINE_NO_MATCH, CosineMatch, CosineMatcher};
+// The names these had before (the old project's name), kept so that code using them builds.
+#[doc(hidden)]
+pub use seed::{
+    COSINE_CORRECT_BELOW as SEED_THRESHOLD, COSINE_NO_MATCH as SEED_NO_MATCH,
+    CosineMatch as SeedMatch, CosineMatcher as SeedMatcher,
+};
+pub use session::{Grade, SESSION_ALIGN_FPS, SESSION_NEAREST_S, Session, SessionSummary};
+#[doc(hidden)]
+pub use table::OPENPOSE_ROW_VALUES as SEED_COLUMNS;
+pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, OPENPOSE_ROW_VALUES, TableLimits};
 pub use view::{
     BodyFrame, ScoreBasis, ViewConfig, ViewFeatures, ViewMatch, ViewScore, ViewScorer, ViewTrack,
     WorldPose,

@@ -3,14 +3,14 @@
 
 use crate::error::ScoreError;
 use crate::normalizer::Normalizer;
-use crate::table::{KeypointTable, SEED_COLUMNS, check_values};
+use crate::table::{KeypointTable, OPENPOSE_ROW_VALUES, check_values};
 
 /// The old project's threshold: a score below it printed "CORRECT STEPS".
-pub const SEED_THRESHOLD: f64 = 0.15;
+pub const COSINE_CORRECT_BELOW: f64 = 0.15;
 
 /// The score the old code starts from and returns when no dancer row gives a number (an all-zero
 /// user row, or a dance with only all-zero rows).
-pub const SEED_NO_MATCH: f64 = 100.0;
+pub const COSINE_NO_MATCH: f64 = 100.0;
 
 /// Dancer rows scanned together.
 const LANES: usize = 16;
@@ -18,7 +18,7 @@ const LANES: usize = 16;
 /// Column pairs of a row: the scan multiplies two 16-bit columns and adds them in one step
 /// (`pmaddwd`), so a block stores, for each pair of columns, the two values of every lane side
 /// by side.
-const PAIRS: usize = SEED_COLUMNS / 2;
+const PAIRS: usize = OPENPOSE_ROW_VALUES / 2;
 
 /// Full scale of the 16-bit copies: a dancer residual row of the largest length, and the user's
 /// unit row, both become vectors of length at most about 32 767, so every partial dot product
@@ -37,18 +37,18 @@ struct Block {
 
 /// One user row matched against the whole dance.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SeedMatch {
+pub struct CosineMatch {
     /// `min over dancer rows of 1 - cos` (the old `findCosineSimilarity_1`), or
-    /// [`SEED_NO_MATCH`] when no row gives a number.
+    /// [`COSINE_NO_MATCH`] when no row gives a number.
     pub score: f64,
     /// The first dancer row reaching that minimum, if any.
     pub row: Option<usize>,
 }
 
-impl SeedMatch {
+impl CosineMatch {
     /// The old verdict: `score < 0.15`.
     pub fn is_correct(&self) -> bool {
-        self.score < SEED_THRESHOLD
+        self.score < COSINE_CORRECT_BELOW
     }
 }
 
@@ -61,21 +61,21 @@ impl SeedMatch {
 /// copies), and the remaining rows are scored with the old formula in f64.
 ///
 /// ```
-/// use pose_score::{SeedMatcher, SEED_NO_MATCH};
+/// use pose_score::{CosineMatcher, COSINE_NO_MATCH};
 /// let mut dancer = vec![[0.0f64; 36]; 3];
 /// for (i, row) in dancer.iter_mut().enumerate() {
 ///     for (k, v) in row.iter_mut().enumerate() {
 ///         *v = 100.0 + (k * (i + 1)) as f64;
 ///     }
 /// }
-/// let m = SeedMatcher::from_rows(&dancer)?;
+/// let m = CosineMatcher::from_rows(&dancer)?;
 /// let hit = m.score(&dancer[1])?;
 /// assert!(hit.score.abs() < 1e-12 && hit.row == Some(1) && hit.is_correct());
-/// assert_eq!(m.score(&[0.0; 36])?.score, SEED_NO_MATCH);
+/// assert_eq!(m.score(&[0.0; 36])?.score, COSINE_NO_MATCH);
 /// # Ok::<(), pose_score::ScoreError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct SeedMatcher {
+pub struct CosineMatcher {
     rows: usize,
     normed: Vec<f64>,
     norms: Vec<f64>,
@@ -88,13 +88,13 @@ pub struct SeedMatcher {
     max_residual: f64,
 }
 
-impl SeedMatcher {
+impl CosineMatcher {
     /// Prepares the dancer rows of a 36-column table.
     pub fn new(table: &KeypointTable) -> Result<Self, ScoreError> {
-        if table.columns() != SEED_COLUMNS {
+        if table.columns() != OPENPOSE_ROW_VALUES {
             return Err(ScoreError::RowLength {
                 row: 0,
-                expected: SEED_COLUMNS,
+                expected: OPENPOSE_ROW_VALUES,
                 got: table.columns(),
             });
         }
@@ -102,12 +102,12 @@ impl SeedMatcher {
     }
 
     /// Prepares the dancer rows given as arrays.
-    pub fn from_rows(rows: &[[f64; SEED_COLUMNS]]) -> Result<Self, ScoreError> {
+    pub fn from_rows(rows: &[[f64; OPENPOSE_ROW_VALUES]]) -> Result<Self, ScoreError> {
         Self::build(rows.as_flattened())
     }
 
     fn build(flat: &[f64]) -> Result<Self, ScoreError> {
-        let rows = flat.len() / SEED_COLUMNS;
+        let rows = flat.len() / OPENPOSE_ROW_VALUES;
         if rows > u32::MAX as usize {
             return Err(ScoreError::TooLarge {
                 what: "dancer rows",
@@ -115,21 +115,21 @@ impl SeedMatcher {
                 limit: u32::MAX as usize,
             });
         }
-        for (i, row) in flat.chunks_exact(SEED_COLUMNS).enumerate() {
+        for (i, row) in flat.chunks_exact(OPENPOSE_ROW_VALUES).enumerate() {
             check_values(i, row)?;
         }
         let mut normed = flat.to_vec();
-        Normalizer.transform_flat(&mut normed, SEED_COLUMNS);
+        Normalizer.transform_flat(&mut normed, OPENPOSE_ROW_VALUES);
         let norms: Vec<f64> = normed
-            .chunks_exact(SEED_COLUMNS)
+            .chunks_exact(OPENPOSE_ROW_VALUES)
             .map(Normalizer::norm)
             .collect();
         let valid: Vec<usize> = (0..rows).filter(|&i| norms[i] != 0.0).collect();
-        let mut mean = [0.0f64; SEED_COLUMNS];
+        let mut mean = [0.0f64; OPENPOSE_ROW_VALUES];
         for &i in &valid {
             for (m, v) in mean
                 .iter_mut()
-                .zip(&normed[i * SEED_COLUMNS..][..SEED_COLUMNS])
+                .zip(&normed[i * OPENPOSE_ROW_VALUES..][..OPENPOSE_ROW_VALUES])
             {
                 *m += v;
             }
@@ -137,10 +137,10 @@ impl SeedMatcher {
         for m in &mut mean {
             *m /= valid.len().max(1) as f64;
         }
-        let mut residuals = vec![0.0f64; valid.len() * SEED_COLUMNS];
+        let mut residuals = vec![0.0f64; valid.len() * OPENPOSE_ROW_VALUES];
         let mut max_residual = 0.0f64;
-        for (r, &i) in residuals.chunks_exact_mut(SEED_COLUMNS).zip(&valid) {
-            let row = &normed[i * SEED_COLUMNS..][..SEED_COLUMNS];
+        for (r, &i) in residuals.chunks_exact_mut(OPENPOSE_ROW_VALUES).zip(&valid) {
+            let row = &normed[i * OPENPOSE_ROW_VALUES..][..OPENPOSE_ROW_VALUES];
             for ((r, v), m) in r.iter_mut().zip(row).zip(&mean) {
                 *r = v - m;
             }
@@ -160,7 +160,11 @@ impl SeedMatcher {
             nblocks
         ];
         let mut slots = vec![u32::MAX; nblocks * LANES];
-        for (s, (r, &i)) in residuals.chunks_exact(SEED_COLUMNS).zip(&valid).enumerate() {
+        for (s, (r, &i)) in residuals
+            .chunks_exact(OPENPOSE_ROW_VALUES)
+            .zip(&valid)
+            .enumerate()
+        {
             let block = &mut blocks[s / LANES];
             let lane = s % LANES;
             for (k, v) in r.iter().enumerate() {
@@ -190,7 +194,7 @@ impl SeedMatcher {
     }
 
     /// Scores one user row (36 numbers) against every dancer row.
-    pub fn score(&self, user: &[f64]) -> Result<SeedMatch, ScoreError> {
+    pub fn score(&self, user: &[f64]) -> Result<CosineMatch, ScoreError> {
         let mut scratch = Vec::new();
         self.score_with(user, &mut scratch)
     }
@@ -200,24 +204,24 @@ impl SeedMatcher {
         &self,
         user: &[f64],
         scratch: &mut Vec<i32>,
-    ) -> Result<SeedMatch, ScoreError> {
+    ) -> Result<CosineMatch, ScoreError> {
         let (un, nc) = match prepare_user(user)? {
             Some(u) => u,
             None => {
-                return Ok(SeedMatch {
-                    score: SEED_NO_MATCH,
+                return Ok(CosineMatch {
+                    score: COSINE_NO_MATCH,
                     row: None,
                 });
             }
         };
         if self.blocks.is_empty() {
-            return Ok(SeedMatch {
-                score: SEED_NO_MATCH,
+            return Ok(CosineMatch {
+                score: COSINE_NO_MATCH,
                 row: None,
             });
         }
         // The user's unit row at full scale, and what rounding it to 16 bits cost.
-        let mut uq = [0i16; SEED_COLUMNS];
+        let mut uq = [0i16; OPENPOSE_ROW_VALUES];
         let mut err_u2 = 0.0f64;
         let mut abs_u1 = 0.0f64;
         for (q, v) in uq.iter_mut().zip(&un) {
@@ -240,8 +244,8 @@ impl SeedMatcher {
             0.0
         };
         let floor = best - (2.0 * err + 1e-12 * ab + 1.0);
-        let mut out = SeedMatch {
-            score: SEED_NO_MATCH,
+        let mut out = CosineMatch {
+            score: COSINE_NO_MATCH,
             row: None,
         };
         // Integers at or above `floor` (which may lie below every i32: then all rows qualify).
@@ -256,7 +260,7 @@ impl SeedMatcher {
                     let i = i as usize;
                     let d = self.exact(i, &un, nc);
                     if d < out.score {
-                        out = SeedMatch {
+                        out = CosineMatch {
                             score: d,
                             row: Some(i),
                         };
@@ -269,24 +273,24 @@ impl SeedMatcher {
 
     /// The straightforward loop (every row, in order, with the old formula): the reference the
     /// fast path is tested against, and the "plain Rust port" figure in the bench.
-    pub fn score_reference(&self, user: &[f64]) -> Result<SeedMatch, ScoreError> {
+    pub fn score_reference(&self, user: &[f64]) -> Result<CosineMatch, ScoreError> {
         let (un, nc) = match prepare_user(user)? {
             Some(u) => u,
             None => {
-                return Ok(SeedMatch {
-                    score: SEED_NO_MATCH,
+                return Ok(CosineMatch {
+                    score: COSINE_NO_MATCH,
                     row: None,
                 });
             }
         };
-        let mut out = SeedMatch {
-            score: SEED_NO_MATCH,
+        let mut out = CosineMatch {
+            score: COSINE_NO_MATCH,
             row: None,
         };
         for i in 0..self.rows {
             let d = self.exact(i, &un, nc);
             if d < out.score {
-                out = SeedMatch {
+                out = CosineMatch {
                     score: d,
                     row: Some(i),
                 };
@@ -296,18 +300,18 @@ impl SeedMatcher {
     }
 
     /// `1 - a / (sqrt(b) * sqrt(c))` for dancer row `i` (NaN for an all-zero row).
-    fn exact(&self, i: usize, un: &[f64; SEED_COLUMNS], nc: f64) -> f64 {
-        let row = &self.normed[i * SEED_COLUMNS..][..SEED_COLUMNS];
+    fn exact(&self, i: usize, un: &[f64; OPENPOSE_ROW_VALUES], nc: f64) -> f64 {
+        let row = &self.normed[i * OPENPOSE_ROW_VALUES..][..OPENPOSE_ROW_VALUES];
         let a: f64 = row.iter().zip(un).map(|(x, y)| x * y).sum();
         1.0 - a / (self.norms[i] * nc)
     }
 }
 
 /// The user's row normalised, and `sqrt(sum(u*u))` of the normalised row; `None` for all zeros.
-fn prepare_user(user: &[f64]) -> Result<Option<([f64; SEED_COLUMNS], f64)>, ScoreError> {
-    let row: &[f64; SEED_COLUMNS] = user.try_into().map_err(|_| ScoreError::RowLength {
+fn prepare_user(user: &[f64]) -> Result<Option<([f64; OPENPOSE_ROW_VALUES], f64)>, ScoreError> {
+    let row: &[f64; OPENPOSE_ROW_VALUES] = user.try_into().map_err(|_| ScoreError::RowLength {
         row: 0,
-        expected: SEED_COLUMNS,
+        expected: OPENPOSE_ROW_VALUES,
         got: user.len(),
     })?;
     check_values(0, row)?;
@@ -325,7 +329,7 @@ fn quantize(x: f64) -> i16 {
 /// Dot products of every block's 16-bit rows with `u` (into `approx`, padding lanes after the
 /// `valid` rows set to `i32::MIN`) and their maximum: `vpmaddwd` on x86-64 CPUs with AVX2, plain
 /// Rust elsewhere.
-fn scan(blocks: &[Block], u: &[i16; SEED_COLUMNS], valid: usize, approx: &mut [i32]) -> i32 {
+fn scan(blocks: &[Block], u: &[i16; OPENPOSE_ROW_VALUES], valid: usize, approx: &mut [i32]) -> i32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU was just checked to support AVX2, the feature `scan_avx2` is compiled
@@ -349,7 +353,7 @@ fn finish(valid: usize, approx: &mut [i32]) -> i32 {
 /// `[u0, u1]` of every column pair as one 32-bit word, the operand `pmaddwd` multiplies each
 /// lane's pair with.
 #[cfg(target_arch = "x86_64")]
-fn pair_words(u: &[i16; SEED_COLUMNS]) -> [i32; PAIRS] {
+fn pair_words(u: &[i16; OPENPOSE_ROW_VALUES]) -> [i32; PAIRS] {
     std::array::from_fn(|p| i32::from(u[2 * p] as u16) | (i32::from(u[2 * p + 1] as u16) << 16))
 }
 
@@ -357,7 +361,12 @@ fn pair_words(u: &[i16; SEED_COLUMNS]) -> [i32; PAIRS] {
 /// vectors are at most about 32 767 long (see [`FULL_SCALE`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn scan_avx2(blocks: &[Block], u: &[i16; SEED_COLUMNS], valid: usize, approx: &mut [i32]) -> i32 {
+fn scan_avx2(
+    blocks: &[Block],
+    u: &[i16; OPENPOSE_ROW_VALUES],
+    valid: usize,
+    approx: &mut [i32],
+) -> i32 {
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi32, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256,
     };
@@ -381,7 +390,7 @@ fn scan_avx2(blocks: &[Block], u: &[i16; SEED_COLUMNS], valid: usize, approx: &m
 }
 
 /// The scan in plain Rust (other CPUs): per lane, `sum of a0*u0 + a1*u1` in `i32`.
-fn scan_portable(blocks: &[Block], u: &[i16; SEED_COLUMNS], approx: &mut [i32]) {
+fn scan_portable(blocks: &[Block], u: &[i16; OPENPOSE_ROW_VALUES], approx: &mut [i32]) {
     for (block, out) in blocks.iter().zip(approx.chunks_exact_mut(LANES)) {
         let mut acc = [0i32; LANES];
         for (p, pair) in block.pairs.iter().enumerate() {
@@ -400,10 +409,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn pose() -> impl Strategy<Value = [f64; SEED_COLUMNS]> {
+    fn pose() -> impl Strategy<Value = [f64; OPENPOSE_ROW_VALUES]> {
         // Pixel coordinates with some parts missing (0, 0), like OpenPose rows.
         proptest::array::uniform18((0.0f64..640.0, 0.0f64..480.0, 0u8..10)).prop_map(|parts| {
-            let mut row = [0.0; SEED_COLUMNS];
+            let mut row = [0.0; OPENPOSE_ROW_VALUES];
             for (k, (x, y, drop)) in parts.into_iter().enumerate() {
                 if drop != 0 {
                     row[2 * k] = x;
@@ -424,9 +433,9 @@ mod tests {
         ) {
             let mut dancer = dancer;
             if zero_row {
-                dancer[0] = [0.0; SEED_COLUMNS];
+                dancer[0] = [0.0; OPENPOSE_ROW_VALUES];
             }
-            let m = SeedMatcher::from_rows(&dancer).expect("finite");
+            let m = CosineMatcher::from_rows(&dancer).expect("finite");
             let r = m.score_reference(&user).expect("36 values");
             let f = m.score(&user).expect("36 values");
             prop_assert_eq!(r, f);
@@ -441,12 +450,12 @@ mod tests {
     #[test]
     fn simd_and_portable_scans_agree() {
         let rows = crate::synthetic::make_dancer(1000);
-        let m = SeedMatcher::from_rows(&rows).expect("finite");
+        let m = CosineMatcher::from_rows(&rows).expect("finite");
         let mut rng = crate::synthetic::Lcg::new(7);
         for k in 0..20 {
             let user = crate::synthetic::make_pose(&mut rng, k as f64 * 0.37);
             let (un, nc) = prepare_user(&user).expect("36").expect("non-zero");
-            let uq: [i16; SEED_COLUMNS] =
+            let uq: [i16; OPENPOSE_ROW_VALUES] =
                 std::array::from_fn(|i| quantize(un[i] / nc * FULL_SCALE));
             let mut a = vec![0; m.blocks.len() * LANES];
             let mut b = a.clone();
@@ -464,15 +473,15 @@ mod tests {
     #[test]
     fn near_duplicate_rows_pick_the_true_minimum() {
         // Rows that differ far below f32 resolution: the exact pass must still decide.
-        let base: [f64; SEED_COLUMNS] = std::array::from_fn(|k| 100.0 + k as f64 * 7.0);
-        let rows: Vec<[f64; SEED_COLUMNS]> = (0..50)
+        let base: [f64; OPENPOSE_ROW_VALUES] = std::array::from_fn(|k| 100.0 + k as f64 * 7.0);
+        let rows: Vec<[f64; OPENPOSE_ROW_VALUES]> = (0..50)
             .map(|i| {
                 let mut r = base;
                 r[3] += 0.01 * (25.0 - i as f64).abs();
                 r
             })
             .collect();
-        let m = SeedMatcher::from_rows(&rows).expect("finite");
+        let m = CosineMatcher::from_rows(&rows).expect("finite");
         let hit = m.score(&base).expect("36 values");
         assert_eq!(hit, m.score_reference(&base).expect("36 values"));
         assert_eq!(hit.row, Some(25));
@@ -481,7 +490,7 @@ mod tests {
     #[test]
     fn rejects_bad_rows() {
         assert!(matches!(
-            SeedMatcher::from_rows(&[[0.0; 36]])
+            CosineMatcher::from_rows(&[[0.0; 36]])
                 .expect("zeros are fine")
                 .score(&[1.0; 35]),
             Err(ScoreError::RowLength {
@@ -493,7 +502,7 @@ mod tests {
         let mut r = [1.0; 36];
         r[4] = f64::NAN;
         assert!(matches!(
-            SeedMatcher::from_rows(&[r]),
+            CosineMatcher::from_rows(&[r]),
             Err(ScoreError::BadValue {
                 row: 0,
                 index: 4,

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use crate::error::ScoreError;
 
 /// Values in a row of the old `dancer_keyp_list.csv`: 18 OpenPose parts x (x, y).
-pub const SEED_COLUMNS: usize = 36;
+pub const OPENPOSE_ROW_VALUES: usize = 36;
 
 /// The largest magnitude a coordinate may have (its square summed 100 times stays finite).
 pub const MAX_ABS_VALUE: f64 = 1e150;
@@ -230,17 +230,24 @@ impl KeypointTable {
         table.ok_or(ScoreError::Empty)
     }
 
-    /// Reads the old `dancer_keyp_list.csv`: no header, 36 columns.
+    /// Reads the old project's `dancer_keyp_list.csv`: no header, 36 columns. The one reader of
+    /// that file in the workspace (pose-core writes it).
     ///
     /// ```
     /// # use pose_score::KeypointTable;
     /// let line = vec!["1.5"; 36].join(",");
-    /// let t = KeypointTable::read_seed_csv(format!("{line}\n{line}\n").as_bytes())?;
+    /// let t = KeypointTable::read_openpose_csv(format!("{line}\n{line}\n").as_bytes())?;
     /// assert_eq!((t.len(), t.columns()), (2, 36));
     /// # Ok::<(), pose_score::ScoreError>(())
     /// ```
+    pub fn read_openpose_csv(reader: impl BufRead) -> Result<Self, ScoreError> {
+        Self::read_csv(reader, &[OPENPOSE_ROW_VALUES], TableLimits::default())
+    }
+
+    /// The name [`KeypointTable::read_openpose_csv`] had before.
+    #[doc(hidden)]
     pub fn read_seed_csv(reader: impl BufRead) -> Result<Self, ScoreError> {
-        Self::read_csv(reader, &[SEED_COLUMNS], TableLimits::default())
+        Self::read_openpose_csv(reader)
     }
 
     /// Writes the table as headerless CSV, one row per line; numbers use the shortest text that

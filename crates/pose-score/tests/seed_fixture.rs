@@ -4,7 +4,7 @@
 
 mod support;
 
-use pose_score::{KeypointTable, SEED_NO_MATCH, SeedMatcher};
+use pose_score::{COSINE_NO_MATCH, CosineMatcher, KeypointTable};
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -23,10 +23,10 @@ fn fixture() -> Fixture {
 #[test]
 fn equals_seed_score_py_within_1e_9() {
     let f = fixture();
-    assert_eq!(f.threshold, pose_score::SEED_THRESHOLD);
+    assert_eq!(f.threshold, pose_score::COSINE_CORRECT_BELOW);
     let dancer = KeypointTable::from_rows(36, &f.dancer).unwrap();
     assert_eq!(dancer.len(), 214);
-    let m = SeedMatcher::new(&dancer).unwrap();
+    let m = CosineMatcher::new(&dancer).unwrap();
     assert_eq!(f.users.len(), f.expected_scores.len());
     for (k, u) in f.users.iter().enumerate() {
         let got = m.score(u).unwrap();
@@ -45,7 +45,7 @@ fn equals_seed_score_py_within_1e_9() {
     }
     // The cases the baseline README spells out.
     assert_eq!(m.score(&f.users[8]).unwrap().row, Some(100));
-    assert_eq!(m.score(&f.users[9]).unwrap().score, SEED_NO_MATCH);
+    assert_eq!(m.score(&f.users[9]).unwrap().score, COSINE_NO_MATCH);
     assert!(!m.score(&f.users[11]).unwrap().is_correct());
     assert!(!m.score(&f.users[12]).unwrap().is_correct());
 }
@@ -55,12 +55,13 @@ fn all_zero_dancer_row_never_wins() {
     let f = fixture();
     // Row 17 of the fixture is all zeros: the old code's nan, skipped.
     assert!(f.dancer[17].iter().all(|v| *v == 0.0));
-    let m = SeedMatcher::new(&KeypointTable::from_rows(36, &f.dancer).unwrap()).unwrap();
+    let m = CosineMatcher::new(&KeypointTable::from_rows(36, &f.dancer).unwrap()).unwrap();
     for u in &f.users {
         assert_ne!(m.score(u).unwrap().row, Some(17));
     }
-    let only_zero = SeedMatcher::new(&KeypointTable::from_rows(36, [[0.0; 36]]).unwrap()).unwrap();
-    assert_eq!(only_zero.score(&f.users[0]).unwrap().score, SEED_NO_MATCH);
+    let only_zero =
+        CosineMatcher::new(&KeypointTable::from_rows(36, [[0.0; 36]]).unwrap()).unwrap();
+    assert_eq!(only_zero.score(&f.users[0]).unwrap().score, COSINE_NO_MATCH);
 }
 
 #[test]
@@ -73,7 +74,7 @@ fn old_csv_round_trips_the_fixture() {
     assert!(text.starts_with("320.931,92.829,"), "{}", &text[..40]);
     assert_eq!(text.lines().count(), 214);
     assert_eq!(
-        KeypointTable::read_seed_csv(csv.as_slice()).unwrap(),
+        KeypointTable::read_openpose_csv(csv.as_slice()).unwrap(),
         dancer
     );
 }

@@ -447,6 +447,7 @@
       ['frames scored', String(msg.scored != null ? msg.scored : S.timeline.length)],
       ['server p50', S.latencies.length ? `${S.latencies.slice().sort((a, b) => a - b)[Math.floor(S.latencies.length / 2)].toFixed(0)} ms` : '–'],
       ['model', S.hello ? S.hello.model : '–'],
+      ['score', { view: 'view (3D, any angle)', robust: 'robust (2D)' }[msg.scoring] || '–'],
     ];
     el.figures.innerHTML = figs.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('');
     el.summary.hidden = false;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pose_score::{
-    AlignConfig, DancerTrack, KeypointTable, Mirror, Pose, ROW_WIDTHS, Scorer, ScorerConfig, SeedMatcher,
+    AlignConfig, DancerTrack, KeypointTable, Mirror, Pose, ROW_WIDTHS, Scorer, ScorerConfig, CosineMatcher,
     TableLimits,
 };
 
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let back = KeypointTable::read_csv(out.as_slice(), &ROW_WIDTHS, TableLimits::default()).expect("own output reads");
     assert_eq!(back, table);
     if table.columns() == 36 {
-        let seed = SeedMatcher::new(&table).expect("checked rows");
+        let seed = CosineMatcher::new(&table).expect("checked rows");
         for row in table.rows() {
             let fast = seed.score(row).expect("36 values");
             assert_eq!(fast, seed.score_reference(row).expect("36 values"));

@@ -1,9 +1,25 @@
-//! The WebSocket protocol of `/client`: parsing what a browser sends, the JSON the server answers.
-//! Documented for humans in `README.md` beside this file (keep both in step).
+//! The dance game's WebSocket protocol, version 1 (feature `protocol`): what a browser sends
+//! (checked, with a stable error code for each refusal) and the JSON a server answers, so a
+//! server, a load tool or a test speak it from one definition. `examples/dance_server/README.md`
+//! documents it for humans.
+//!
+//! ```
+//! use pose_score::protocol::{Incoming, Outgoing, parse_text};
+//! let limit = 2 << 20;
+//! assert_eq!(parse_text(r#"{"type":"start"}"#, limit), Ok(Incoming::Start));
+//! let refused = parse_text("{oops", limit).unwrap_err();
+//! assert_eq!(refused.code(), "bad_json");
+//! let pong = serde_json::to_string(&Outgoing::Pong)?;
+//! assert_eq!(pong, r#"{"type":"pong"}"#);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use base64::Engine as _;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::limb::Limb;
+use crate::scorer::PoseScore;
+use crate::session::SessionSummary;
 
 /// Protocol version announced in [`Hello`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -13,8 +29,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub enum Incoming {
     /// `{"type":"frame",...}`: describes the next JPEG (binary message or data URL).
     Header(FrameHeader),
-    /// JPEG bytes (a binary message, or the old `data:image/jpeg;base64,...` text).
-    Jpeg(Bytes),
+    /// JPEG bytes of the old `data:image/jpeg;base64,...` text (a binary message is checked by
+    /// [`check_binary`] and kept as it came).
+    Jpeg(Vec<u8>),
     /// `{"type":"start"}`: a new dance begins (resets tracking, the clock and the history).
     Start,
     /// `{"type":"end"}`: the dance is over; the server answers with a [`Summary`].
@@ -39,6 +56,7 @@ pub struct FrameHeader {
 
 /// Why a message was refused. Each variant has a stable `code` for the JSON error.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// The message (or the JPEG it carries) is larger than the limit.
     TooLarge {
@@ -70,6 +88,8 @@ impl ProtocolError {
     }
 }
 
+impl std::error::Error for ProtocolError {}
+
 impl std::fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -89,16 +109,18 @@ impl std::fmt::Display for ProtocolError {
 
 const JPEG_SOI: [u8; 3] = [0xFF, 0xD8, 0xFF];
 
-/// Checks a binary message: a JPEG of at most `limit` bytes.
-pub fn parse_binary(data: Bytes, limit: usize) -> Result<Incoming, ProtocolError> {
+/// Checks a binary message: a JPEG (by its signature) of at most `limit` bytes.
+///
+/// # Errors
+/// [`ProtocolError::TooLarge`] or [`ProtocolError::NotJpeg`].
+pub fn check_binary(data: &[u8], limit: usize) -> Result<(), ProtocolError> {
     if data.len() > limit {
         return Err(ProtocolError::TooLarge {
             size: data.len(),
             limit,
         });
     }
-    check_jpeg(&data)?;
-    Ok(Incoming::Jpeg(data))
+    check_jpeg(data)
 }
 
 fn check_jpeg(data: &[u8]) -> Result<(), ProtocolError> {
@@ -120,6 +142,9 @@ struct Typed {
 }
 
 /// Parses a text message: a JSON message or an old-style JPEG data URL (decoded size <= `limit`).
+///
+/// # Errors
+/// A [`ProtocolError`] saying why the message is refused.
 pub fn parse_text(text: &str, limit: usize) -> Result<Incoming, ProtocolError> {
     let trimmed = text.trim_start();
     if let Some(rest) = trimmed.strip_prefix("data:") {
@@ -190,7 +215,7 @@ fn parse_data_url(rest: &str, limit: usize) -> Result<Incoming, ProtocolError> {
         });
     }
     check_jpeg(&jpeg)?;
-    Ok(Incoming::Jpeg(Bytes::from(jpeg)))
+    Ok(Incoming::Jpeg(jpeg))
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -282,6 +307,10 @@ pub struct FrameResult {
     pub dancer_frame: Option<usize>,
     /// Time of that dancer frame, seconds.
     pub dancer_t: Option<f64>,
+    /// With the view score, what the score compared: `world` (3D world landmarks) or `image`
+    /// (the 2D fallback: a pose had no world landmarks); absent with the robust score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<crate::ScoreBasis>,
     /// Frames of this client dropped so far because newer ones arrived (newest wins).
     pub dropped: u64,
     /// Server-side timings of this frame.
@@ -351,6 +380,180 @@ pub struct Summary {
     pub grade: Option<String>,
     /// A sentence for the user.
     pub message: String,
+    /// Which score graded the dance: `robust` (2D image keypoints) or `view` (3D world
+    /// landmarks, view-invariant).
+    #[serde(default)]
+    pub scoring: String,
+}
+
+/// WebSocket close codes the server uses (RFC 6455).
+pub mod close_code {
+    /// The server is shutting down or restarting (the page reconnects).
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client sent too many bad messages.
+    pub const POLICY: u16 = 1008;
+    /// A message above the hard size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server could not build the pose pipeline or hit an internal error.
+    pub const INTERNAL: u16 = 1011;
+    /// Too many clients: try again later.
+    pub const TRY_AGAIN: u16 = 1013;
+}
+
+/// The name of a limb in the protocol, e.g. `left_forearm`.
+pub fn limb_key(limb: Limb) -> String {
+    limb.name().replace(' ', "_")
+}
+
+/// The limb as BlazePose bones (landmark index pairs), for drawing.
+pub fn limb_bones(limb: Limb) -> Vec<[usize; 2]> {
+    use crate::keypoints::Layout;
+    match limb.joints() {
+        Some((a, b)) => vec![[Layout::BlazePose33.index(a), Layout::BlazePose33.index(b)]],
+        // The torso: the body's sides (shoulders and hips are limbs of their own).
+        None => vec![[11, 23], [12, 24]],
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// `[x, y, visibility]` per landmark, rounded for a compact JSON (0.1 px, 0.01).
+pub fn keypoints_xyv(pose: &pose_core::Pose) -> Vec<[f32; 3]> {
+    pose.landmarks
+        .iter()
+        .map(|l| {
+            [
+                (l.x * 10.0).round() / 10.0,
+                (l.y * 10.0).round() / 10.0,
+                (l.visibility * 100.0).round() / 100.0,
+            ]
+        })
+        .collect()
+}
+
+impl FrameResult {
+    /// Fills the score, the matched dancer frame (`frame` of a dance at `dancer_fps`), the hint
+    /// and one [`LimbReply`] per limb (`ok` from `hint_below`) from a live match's score.
+    pub fn set_match(&mut self, frame: usize, s: &PoseScore, dancer_fps: f32, hint_below: f32) {
+        let hint_text = |limb: Option<Limb>| {
+            s.hint
+                .filter(|h| limb.is_none_or(|l| h.limb == l))
+                .map(|h| capitalised(&h.to_string()))
+        };
+        self.score = Some(s.overall);
+        self.correct = s.correct;
+        self.dancer_frame = Some(frame);
+        self.dancer_t = Some(frame as f64 / f64::from(dancer_fps));
+        self.hint = hint_text(None);
+        self.limbs = Limb::ALL
+            .iter()
+            .map(|&limb| {
+                let score = s.limb(limb);
+                LimbReply {
+                    name: limb_key(limb),
+                    bones: limb_bones(limb),
+                    score,
+                    ok: score.is_some_and(|v| v >= hint_below),
+                    hint: hint_text(Some(limb)),
+                }
+            })
+            .collect();
+    }
+}
+
+impl From<&SessionSummary> for Summary {
+    /// The summary message (`dropped` is the server's to fill).
+    fn from(s: &SessionSummary) -> Self {
+        Summary {
+            frames: s.frames,
+            scored: s.scored,
+            dropped: 0,
+            mean_score: s.mean_score,
+            correct_ratio: s.correct_ratio,
+            dtw_score: s.alignment.as_ref().map(|a| a.grade),
+            lag_s: s.alignment.as_ref().map(|a| f64::from(a.lag_s)),
+            grade: s.grade.map(|g| g.letter().to_string()),
+            message: s.message.clone(),
+            scoring: "robust".into(),
+        }
+    }
+}
+
+/// The dancer's keypoints as the page draws them (`/game/dancer.json`):
+/// `{"fps","width","height","duration_s","frames":[[[x,y,visibility] x33] or null]}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DancerKeypoints {
+    /// Reference frames per second.
+    pub fps: f64,
+    /// Video width in pixels.
+    pub width: u32,
+    /// Video height in pixels.
+    pub height: u32,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// Per reference frame, the 33 landmarks or `null`.
+    pub frames: Vec<Option<Vec<[f32; 3]>>>,
+}
+
+impl From<&pose_core::extract::PoseTrack> for DancerKeypoints {
+    fn from(track: &pose_core::extract::PoseTrack) -> Self {
+        Self {
+            fps: track.fps,
+            width: track.width,
+            height: track.height,
+            duration_s: track.duration(),
+            frames: track
+                .samples
+                .iter()
+                .map(|s| s.pose.as_ref().map(keypoints_xyv))
+                .collect(),
+        }
+    }
+}
+
+impl Hello {
+    /// The hello for a dance of `reference` (video at `/game/dancer`, keypoints at
+    /// `/game/dancer.json`) estimated with `model`, correct from `threshold`.
+    pub fn new(
+        reference: &pose_core::extract::PoseTrack,
+        model: pose_core::ModelKind,
+        max_jpeg_bytes: usize,
+        threshold: f32,
+    ) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            model: model.name().to_string(),
+            annotated: false,
+            max_jpeg_bytes,
+            dancer: DancerInfo::new(reference, "/game/dancer", "/game/dancer.json"),
+            limbs: Limb::ALL.iter().map(|&l| limb_key(l)).collect(),
+            threshold,
+        }
+    }
+}
+
+impl DancerInfo {
+    /// The dancer of `track`, served at `video_url` with its keypoints at `keypoints_url`.
+    pub fn new(
+        track: &pose_core::extract::PoseTrack,
+        video_url: &str,
+        keypoints_url: &str,
+    ) -> Self {
+        Self {
+            video_url: video_url.into(),
+            keypoints_url: keypoints_url.into(),
+            fps: track.fps,
+            frames: track.samples.len(),
+            duration_s: track.duration(),
+            width: track.width,
+            height: track.height,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -374,10 +577,7 @@ mod tests {
             "data:image/jpeg;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(jpeg)
         );
-        assert_eq!(
-            parse_text(&url, 100),
-            Ok(Incoming::Jpeg(Bytes::copy_from_slice(&jpeg)))
-        );
+        assert_eq!(parse_text(&url, 100), Ok(Incoming::Jpeg(jpeg.to_vec())));
         assert_eq!(parse_text(&url, 3).map_err(|e| e.code()), Err("too_large"));
         assert_eq!(
             parse_text("data:image/jpeg;base64,@@@@", 100).map_err(|e| e.code()),
@@ -396,8 +596,53 @@ mod tests {
             Err("bad_json")
         );
         assert_eq!(
-            parse_binary(Bytes::from_static(b"GIF89a"), 100).map_err(|e| e.code()),
+            check_binary(b"GIF89a", 100).map_err(|e| e.code()),
             Err("not_jpeg")
         );
+    }
+
+    #[test]
+    fn summary_and_limbs_follow_the_score() {
+        use crate::{Grade, SessionSummary};
+        let s = SessionSummary {
+            frames: 3,
+            scored: 2,
+            grade: Some(Grade::B),
+            message: "hi".into(),
+            ..SessionSummary::default()
+        };
+        let m = Summary::from(&s);
+        assert_eq!((m.frames, m.scored, m.grade.as_deref()), (3, 2, Some("B")));
+        assert_eq!(
+            limb_key(Limb::ALL[0]),
+            Limb::ALL[0].name().replace(' ', "_")
+        );
+        assert!(Limb::ALL.iter().all(|&l| !limb_bones(l).is_empty()));
+        let json = serde_json::to_string(&Outgoing::Summary(m)).expect("serialises");
+        assert!(
+            json.starts_with(r#"{"type":"summary","frames":3"#),
+            "{json}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_message_parses_or_gets_a_documented_code(
+            text in "(data:image/jpe?g;base64,|\\{\"type\":\"(frame|start|end|ping|x)\"|)[ -~]{0,80}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            limit in 0usize..100,
+        ) {
+            let codes = ["too_large", "not_jpeg", "bad_base64", "bad_json", "unknown_type"];
+            if let Err(e) = parse_text(&text, limit) {
+                proptest::prop_assert!(codes.contains(&e.code()) && !e.to_string().is_empty());
+            }
+            if let Ok(Incoming::Jpeg(jpeg)) = parse_text(&text, limit) {
+                proptest::prop_assert!(jpeg.len() <= limit && jpeg.starts_with(&JPEG_SOI));
+            }
+            match check_binary(&bytes, limit) {
+                Ok(()) => proptest::prop_assert!(bytes.len() <= limit && bytes.starts_with(&JPEG_SOI)),
+                Err(e) => proptest::prop_assert!(codes.contains(&e.code())),
+            }
+        }
     }
 }
