@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn a_bad_jpeg_does_not_spoil_the_next_one() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/images/dancer_f060.jpg");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/images/dancer_f060.jpg"
+        );
         let good = std::fs::read(path).expect("test image");
         let limits = DecodeLimits::default();
         let first = RgbImage::decode_jpeg_within(&good, &limits).expect("decodes");
