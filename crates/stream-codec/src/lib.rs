@@ -12,6 +12,8 @@
 //! * [`http`]: a sans-IO HTTP/1.x client layer (response head, chunked transfer coding) and
 //!   [`HttpDecoder`], which turns raw socket bytes from an ESP32-CAM or mjpg-streamer into frames.
 //! * feature `tokio`: `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder`.
+//! * feature `webrtc`: `webrtc`, the second wire format: H.264 encoded once, WHEP sessions over
+//!   one UDP socket.
 //!
 //! ```
 //! use stream_codec::{Decoder, Writer};
@@ -48,6 +50,8 @@ mod headers;
 pub mod http;
 mod input;
 pub mod jpeg;
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
 mod writer;
 
 pub use boundary::{MAX_BOUNDARY_LEN, boundary_from_content_type};
