@@ -15,6 +15,7 @@
 //!   Sessions close on `DELETE`, ICE disconnect, or silence; [`WhepServer::viewers`] /
 //!   [`WhepServer::watch_viewers`] count them.
 //! * [`H264Track`]: encoder + server: encodes only while a viewer is connected.
+//! * [`WHEP_PLAYER_JS`]: the browser side, a small WHEP player for a `<video>` element.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,3 +44,8 @@ pub use error::{WebrtcError, WhepError};
 pub use sdp::SDP_CONTENT_TYPE;
 pub use server::{WhepAnswer, WhepConfig, WhepServer, WhepStats};
 pub use track::{H264Track, Pushed};
+
+/// A browser-side WHEP player (JavaScript, no dependencies): `new WhepPlayer(video, '/whep')`,
+/// `await player.start()`, `player.stats` (frames, fps, kbit/s, jitter buffer delay, display
+/// latency), `await player.stop()` (sends the `DELETE`). Serve it as `text/javascript`.
+pub const WHEP_PLAYER_JS: &str = include_str!("whep_player.js");
