@@ -15,8 +15,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 
-#[path = "common/sim_camera.rs"]
-mod sim_camera;
+use stream_codec::sim_camera;
 
 const FIXTURES: [[&[u8]; 2]; 3] = [
     [

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use futures_util::StreamExt as _;
+use stream_codec::client::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -117,66 +119,33 @@ fn proc_usage(pid: u32) -> (f64, u64) {
 }
 
 /// One viewer: counts parts by their Content-Length without copying the JPEGs.
+/// One viewer (stream-codec's client): counts the parts and bytes it receives.
 async fn viewer(
     addr: SocketAddr,
     frames: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 ) {
-    let Ok(mut sock) = TcpStream::connect(addr).await else {
+    let config = ClientConfig {
+        max_reconnects: Some(0),
+        first_frame_timeout: Duration::from_secs(30),
+        silence_timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let Ok(mut stream) = stream_codec::client::connect(&format!("http://{addr}/stream"), config)
+    else {
         return;
     };
-    if sock
-        .write_all(b"GET /stream HTTP/1.1\r\nHost: relay\r\n\r\n")
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut head: Vec<u8> = Vec::with_capacity(512);
-    // Bytes of part body (plus chunk framing, counted loosely) still to skip.
-    let mut skip: usize = 0;
+    let status = stream.status();
+    let mut seen = 0;
     while !stop.load(Ordering::Relaxed) {
-        let n = match sock.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+        let Some(Ok(_)) = stream.next().await else {
+            return;
         };
-        bytes.fetch_add(n as u64, Ordering::Relaxed);
-        let mut data = &buf[..n];
-        while !data.is_empty() {
-            if skip > 0 {
-                let k = skip.min(data.len());
-                skip -= k;
-                data = &data[k..];
-                continue;
-            }
-            // Collect header bytes until a blank line, then skip Content-Length bytes.
-            let take = data.len().min(256);
-            head.extend_from_slice(&data[..take]);
-            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
-                let consumed_from_data = take - (head.len() - (end + 4));
-                data = &data[consumed_from_data..];
-                if let Some(len) = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                {
-                    if text.contains("image/jpeg") {
-                        frames.fetch_add(1, Ordering::Relaxed);
-                    }
-                    skip = len;
-                }
-                head.clear();
-            } else {
-                data = &data[take..];
-                if head.len() > 4096 {
-                    // Chunk-size lines and CRLFs between parts: keep the tail only.
-                    head.drain(..head.len() - 64);
-                }
-            }
-        }
+        frames.fetch_add(1, Ordering::Relaxed);
+        let total = status.borrow().bytes;
+        bytes.fetch_add(total - seen, Ordering::Relaxed);
+        seen = total;
     }
 }
 

@@ -1,392 +1,260 @@
-//! The relay's HTTP endpoints (axum): `/stream`, `/snapshot.jpg`, `/health`, `/metrics`, `/`,
-//! `/camera/{n}` (a camera's latest JPEG), with optional basic auth on all but `/health`.
+//! Endpoints: `/stream`, `/snapshot.jpg`, `/health` (no auth), `/metrics`, `/` (status page,
+//! `index.html`), `/camera/{n}`; `--auth` is stream-codec's Basic check.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Request, State as S};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use base64::Engine as _;
-use bytes::Bytes;
+use axum::{Router, body::Body, routing::get};
+use cam_stitch::CameraFrame;
+use stream_codec::fanout::{SubscribeOptions, Subscriber};
 
-use crate::compose::ComposeStats;
-use crate::hub::Hub;
-use crate::sources::Camera;
+use crate::relay::{Part, State};
 
-/// Everything the handlers read.
+/// What the handlers read.
 pub struct App {
-    /// The fan-out hub.
-    pub hub: Arc<Hub>,
-    /// The cameras, in config order.
-    pub cameras: Vec<Arc<Camera>>,
-    /// Compositor counters.
-    pub compose: Arc<ComposeStats>,
-    /// Expected `Authorization` header value (`Basic ...`), if auth is on.
+    pub st: Arc<State>,
+    /// `USER:PASS` of `--auth`.
     pub auth: Option<String>,
-    /// `Content-Type` of `/stream` (`multipart/x-mixed-replace;boundary=...`).
+    pub server: stream_codec::serve::Server,
     pub content_type: String,
-    /// Panorama size.
-    pub panorama: (u32, u32),
-    /// Process start.
-    pub started: Instant,
 }
 
-impl App {
-    /// The `Authorization` value for `user:pass`.
-    pub fn basic_auth(user_pass: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(user_pass)
-        )
-    }
-}
-
-/// The router.
 pub fn router(app: Arc<App>) -> Router {
     let protected = Router::new()
-        .route("/", get(index))
+        .route("/", get(|| async { Html(include_str!("index.html")) }))
         .route("/stream", get(stream))
         .route("/snapshot.jpg", get(snapshot))
         .route("/metrics", get(metrics))
         .route("/camera/{n}", get(camera_jpeg))
         .route_layer(middleware::from_fn_with_state(app.clone(), auth));
-    Router::new()
-        .merge(protected)
-        .route("/health", get(health))
+    let health = get(|S(app): S<Arc<App>>| async move { axum::Json(health_json(&app)) });
+    let no_cache = |mut r: Response| async {
+        let v = HeaderValue::from_static("no-cache, no-store, must-revalidate");
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
+        r
+    };
+    let routes = Router::new().merge(protected).route("/health", health);
+    routes
+        .layer(middleware::map_response(no_cache))
         .with_state(app)
 }
 
-async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if let Some(expected) = &app.auth {
-        let ok = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
-        if !ok {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    "Basic realm=\"camera relay\", charset=\"UTF-8\"",
-                )],
-                "authentication required\n",
-            )
-                .into_response();
-        }
+fn reply(code: StatusCode, header: Option<(header::HeaderName, &str)>, body: String) -> Response {
+    let mut r = (code, body).into_response();
+    if let Some((name, value)) = header.and_then(|(n, v)| Some((n, HeaderValue::from_str(v).ok()?)))
+    {
+        r.headers_mut().insert(name, value);
     }
-    next.run(req).await
-}
-
-fn no_cache(mut r: Response) -> Response {
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-    );
     r
 }
 
-async fn stream(State(app): State<Arc<App>>) -> Response {
-    let viewer = app.hub.subscribe(Duration::from_millis(500));
-    let body = futures_util::stream::unfold(viewer, |mut v| async move {
-        let frame = v.next().await?;
-        Some((Ok::<Bytes, Infallible>(frame.part), v))
-    });
-    let mut r = Response::new(Body::from_stream(body));
-    if let Ok(v) = HeaderValue::from_str(&app.content_type) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
+async fn auth(S(app): S<Arc<App>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    match &app.auth {
+        Some(up) if !stream_codec::serve::basic_auth_matches(given.unwrap_or_default(), up) => {
+            let challenge = "Basic realm=\"camera relay\", charset=\"UTF-8\"";
+            let www = Some((header::WWW_AUTHENTICATE, challenge));
+            reply(
+                StatusCode::UNAUTHORIZED,
+                www,
+                "authentication required\n".into(),
+            )
+        }
+        _ => next.run(req).await,
     }
-    no_cache(r)
 }
 
-fn jpeg_response(jpeg: Bytes) -> Response {
-    no_cache(([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
+/// A viewer of the hub, or `503` + `Retry-After` at `--max-viewers`.
+fn subscribe(app: &App) -> Result<Subscriber<Part>, Response> {
+    let opts = SubscribeOptions {
+        fresh: Some(Duration::from_millis(500)),
+        ..Default::default()
+    };
+    let full = |e| {
+        reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some((header::RETRY_AFTER, "1")),
+            format!("{e}\n"),
+        )
+    };
+    app.st.hub.subscribe(opts).map_err(full)
 }
 
-async fn snapshot(State(app): State<Arc<App>>) -> Response {
-    if let Some(f) = app.hub.latest()
-        && f.at.elapsed() < Duration::from_millis(500)
+async fn stream(S(app): S<Arc<App>>) -> Result<Response, Response> {
+    let parts = subscribe(&app)?.into_stream();
+    let body = Body::from_stream(futures_util::StreamExt::map(parts, |p| {
+        Ok::<_, std::io::Error>(p.item.part)
+    }));
+    Ok(([(header::CONTENT_TYPE, app.content_type.clone())], body).into_response())
+}
+
+fn jpeg(jpeg: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response()
+}
+
+async fn snapshot(S(app): S<Arc<App>>) -> Result<Response, Response> {
+    if let Some(p) = app
+        .st
+        .hub
+        .latest()
+        .filter(|p| p.at.elapsed() < Duration::from_millis(500))
     {
-        return jpeg_response(f.jpeg);
+        return Ok(jpeg(p.item.jpeg));
     }
-    // No recent panorama (no viewers): be a viewer (which wakes the cameras) until a panorama
-    // with every camera live is rendered, or for at most 3 s (then the newest one, placeholders
-    // and all).
-    let mut viewer = app.hub.subscribe(Duration::from_millis(500));
+    // No recent panorama: be a viewer (which wakes the cameras) until a panorama shows every
+    // camera live, or for at most 3 s (then the newest one, placeholders and all).
+    let (mut viewer, mut newest) = (subscribe(&app)?, None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    let mut newest = None;
-    while let Ok(Some(f)) = tokio::time::timeout_at(deadline, viewer.next()).await {
-        let all_live = app
-            .cameras
-            .iter()
-            .all(|c| c.status().state == crate::sources::CamState::Live);
-        newest = Some(f);
+    while let Ok(Some(p)) = tokio::time::timeout_at(deadline, viewer.next()).await {
+        let all_live = p.item.all_live;
+        newest = Some(p.item.jpeg);
         if all_live {
             break;
         }
     }
-    match newest {
-        Some(f) => jpeg_response(f.jpeg),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no panorama within 3 s\n").into_response(),
-    }
-}
-
-async fn camera_jpeg(State(app): State<Arc<App>>, Path(n): Path<String>) -> Response {
-    let n = n.trim_end_matches(".jpg");
-    let Some(cam) = n.parse::<usize>().ok().and_then(|n| app.cameras.get(n)) else {
-        return (StatusCode::NOT_FOUND, "no such camera\n").into_response();
-    };
-    match cam.latest().and_then(|f| f.jpeg) {
-        Some(j) => jpeg_response(j),
-        None => (StatusCode::NOT_FOUND, "no frame from this camera yet\n").into_response(),
-    }
-}
-
-fn age_s(t: Instant) -> f64 {
-    (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-/// The `/health` document.
-pub fn health_json(app: &App) -> serde_json::Value {
-    let cams: Vec<serde_json::Value> = app
-        .cameras
-        .iter()
-        .map(|c| {
-            let st = c.status();
-            let latest = c.latest();
-            serde_json::json!({
-                "index": c.index,
-                "url": c.url.as_str(),
-                "state": st.state.as_str(),
-                "state_age_s": age_s(st.since),
-                "reason": st.reason,
-                "fps": round2(c.fps()),
-                "last_frame_age_s": latest.as_ref().map(|f| age_s(f.at)),
-                "size": latest.as_ref().map(|f| [f.image.width(), f.image.height()]),
-                "frames": c.frames_total.load(Ordering::Relaxed),
-                "bad_frames": c.bad_frames_total.load(Ordering::Relaxed),
-                "connects": c.connects_total.load(Ordering::Relaxed),
-                "failures": c.failures_total.load(Ordering::Relaxed),
-            })
-        })
-        .collect();
-    let live = app
-        .cameras
-        .iter()
-        .filter(|c| c.status().state == crate::sources::CamState::Live)
-        .count();
-    serde_json::json!({
-        "status": if live == app.cameras.len() { "ok" } else { "degraded" },
-        "uptime_s": age_s(app.started),
-        "viewers": app.hub.viewers(),
-        "output_fps": round2(app.compose.fps()),
-        "frames_out": app.hub.published(),
-        "last_output_age_s": app.hub.latest().map(|f| age_s(f.at)),
-        "panorama": [app.panorama.0, app.panorama.1],
-        "cameras": cams,
+    newest.map(jpeg).ok_or_else(|| {
+        reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "no panorama within 3 s\n".into(),
+        )
     })
 }
 
-async fn health(State(app): State<Arc<App>>) -> Response {
-    no_cache(axum::Json(health_json(&app)).into_response())
+async fn camera_jpeg(S(app): S<Arc<App>>, Path(n): Path<String>) -> Response {
+    let n = n
+        .trim_end_matches(".jpg")
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n < app.st.cams.len());
+    match n.and_then(|n| app.st.cam(n).latest.clone()) {
+        Some((_, _, CameraFrame::Jpeg(j))) => jpeg(j),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            None,
+            "no such camera or no JPEG from it yet\n".into(),
+        ),
+    }
 }
+
+fn secs(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// `fps` rounded, or 0 when the last event is over 2 s old.
+fn rate(fps: f64, last: Option<Instant>) -> f64 {
+    let fresh = last.is_some_and(|t| t.elapsed() < Duration::from_secs(2));
+    f64::from(u8::from(fresh)) * (fps * 100.0).round() / 100.0
+}
+
+/// The `/health` document (URLs and reasons redacted); `/metrics` is made from it.
+fn health_json(app: &App) -> serde_json::Value {
+    let (st, hub, conns) = (&app.st, app.st.hub.stats(), app.server.stats());
+    let cams: Vec<_> = (0..st.cams.len())
+        .map(|i| {
+            let c = st.cam(i);
+            let at = c.latest.as_ref().map(|l| l.1);
+            serde_json::json!({
+                "index": i, "url": st.urls[i].to_string(), "state": c.state, "reason": c.reason,
+                "state_age_s": c.since.map(secs), "up": u8::from(c.state == "live"),
+                "fps": rate(c.fps, at), "last_frame_age_s": at.map(secs), "size": c.size,
+                "frames": c.frames, "decoded_frames": c.stitch.frames_decoded,
+                "bad_frames": c.stitch.bad_frames, "bad_frame_reason": c.stitch.last_bad_reason,
+                "connects": c.connects, "failures": c.failures, "bytes": c.bytes,
+            })
+        })
+        .collect();
+    let live = cams.iter().filter(|c| c["up"] == 1).count();
+    let out = st.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    serde_json::json!({
+        "status": if live == cams.len() { "ok" } else { "degraded" }, "uptime_s": secs(st.started),
+        "viewers": hub.subscribers, "output_fps": rate(out.fps, out.last), "frames_out": hub.published,
+        "last_output_age_s": out.last.map(secs), "panorama": st.panorama, "cameras": cams,
+        "output": {
+            "viewers_total": hub.subscribers_total, "viewers_refused": hub.refused_total,
+            "parts_sent": hub.sent, "sent_bytes": hub.sent_bytes, "skipped": hub.skipped,
+            "render_s": out.render.as_secs_f64(), "encode_s": out.encode.as_secs_f64(),
+            "jpeg_bytes": out.jpeg_bytes,
+        },
+        "connections": {
+            "open": conns.open, "cap": conns.cap, "evicted": conns.evicted_total,
+            "refused": conns.refused_total,
+        },
+    })
+}
+
+/// `/metrics`: name, type, where in `/health` (`cameras/*`: one sample per camera), help.
+const METRICS: &str = "\
+relay_viewers gauge /viewers Open /stream viewers.
+relay_viewers_total counter /output/viewers_total Viewers ever opened.
+relay_viewers_refused_total counter /output/viewers_refused Viewers refused at --max-viewers.
+relay_output_frames_total counter /frames_out Panoramas encoded.
+relay_output_fps gauge /output_fps Panoramas per second.
+relay_render_seconds_total counter /output/render_s Time spent decoding and stitching.
+relay_encode_seconds_total counter /output/encode_s Time spent encoding JPEG.
+relay_output_jpeg_bytes gauge /output/jpeg_bytes Size of the last panorama JPEG.
+relay_parts_sent_total counter /output/parts_sent Parts written to viewers (sum over viewers).
+relay_sent_bytes_total counter /output/sent_bytes Bytes written to viewers.
+relay_skipped_frames_total counter /output/skipped Frames skipped by slow viewers.
+relay_connections gauge /connections/open Open HTTP connections.
+relay_connections_cap gauge /connections/cap Most open HTTP connections.
+relay_connections_evicted_total counter /connections/evicted Idle connections closed at the cap.
+relay_connections_refused_total counter /connections/refused Connections refused (503) at the cap.
+relay_camera_up gauge cameras/up 1 if the camera is live.
+relay_camera_fps gauge cameras/fps Camera frames per second.
+relay_camera_last_frame_age_seconds gauge cameras/last_frame_age_s Age of the newest frame (-1: none).
+relay_camera_frames_total counter cameras/frames Camera frames received.
+relay_camera_bad_frames_total counter cameras/bad_frames Camera frames that failed to decode.
+relay_camera_connects_total counter cameras/connects Upstream connections opened.
+relay_camera_failures_total counter cameras/failures Upstream connections failed or dropped.
+relay_camera_bytes_total counter cameras/bytes Bytes read from the camera.
+relay_camera_last_bad_frame gauge cameras/bad_frame_reason Why the last bad frame was bad.";
 
 /// The `/metrics` text (Prometheus exposition format 0.0.4).
-pub fn metrics_text(app: &App) -> String {
-    let mut s = String::new();
-    let hub = &app.hub;
-    let cs = &app.compose;
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(s, "{name}{labels} {v}");
-        }
-    };
-    let one = |v: f64| vec![(String::new(), v)];
-    metric(
-        "relay_viewers",
-        "gauge",
-        "Open /stream viewers.",
-        &one(hub.viewers() as f64),
+async fn metrics(S(app): S<Arc<App>>) -> Response {
+    let health = health_json(&app);
+    let (mut s, cams) = (
+        String::new(),
+        health["cameras"].as_array().cloned().unwrap_or_default(),
     );
-    metric(
-        "relay_viewers_total",
-        "counter",
-        "Viewer connections ever opened.",
-        &one(hub.viewers_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_output_frames_total",
-        "counter",
-        "Panoramas encoded.",
-        &one(cs.frames_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_output_fps",
-        "gauge",
-        "Panoramas per second (2 s window).",
-        &one(cs.fps()),
-    );
-    metric(
-        "relay_render_seconds_total",
-        "counter",
-        "Time spent stitching.",
-        &one(cs.render_ns_total.load(Ordering::Relaxed) as f64 / 1e9),
-    );
-    metric(
-        "relay_encode_seconds_total",
-        "counter",
-        "Time spent encoding JPEG.",
-        &one(cs.encode_ns_total.load(Ordering::Relaxed) as f64 / 1e9),
-    );
-    metric(
-        "relay_output_jpeg_bytes",
-        "gauge",
-        "Size of the last panorama JPEG.",
-        &one(cs.last_jpeg_bytes.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_parts_sent_total",
-        "counter",
-        "Parts written to viewers (sum over viewers).",
-        &one(hub.sent_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_sent_bytes_total",
-        "counter",
-        "Bytes written to viewers.",
-        &one(hub.sent_bytes_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_skipped_frames_total",
-        "counter",
-        "Frames skipped by slow viewers (sum over viewers).",
-        &one(hub.skipped_total.load(Ordering::Relaxed) as f64),
-    );
-    let per = |f: &dyn Fn(&Camera) -> f64| -> Vec<(String, f64)> {
-        app.cameras
-            .iter()
-            .map(|c| (format!("{{camera=\"{}\"}}", c.index), f(c)))
-            .collect()
-    };
-    metric(
-        "relay_camera_up",
-        "gauge",
-        "1 if the camera is live.",
-        &per(&|c| f64::from(u8::from(c.status().state == crate::sources::CamState::Live))),
-    );
-    metric(
-        "relay_camera_fps",
-        "gauge",
-        "Camera frames per second (2 s window).",
-        &per(&|c| c.fps()),
-    );
-    metric(
-        "relay_camera_last_frame_age_seconds",
-        "gauge",
-        "Age of the camera's newest frame (-1: none yet).",
-        &per(&|c| {
-            c.latest()
-                .map(|f| f.at.elapsed().as_secs_f64())
-                .unwrap_or(-1.0)
-        }),
-    );
-    metric(
-        "relay_camera_frames_total",
-        "counter",
-        "Camera frames decoded.",
-        &per(&|c| c.frames_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_camera_bad_frames_total",
-        "counter",
-        "Camera frames that failed to decode.",
-        &per(&|c| c.bad_frames_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_camera_connects_total",
-        "counter",
-        "Upstream connections opened.",
-        &per(&|c| c.connects_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_camera_failures_total",
-        "counter",
-        "Upstream connections failed or dropped.",
-        &per(&|c| c.failures_total.load(Ordering::Relaxed) as f64),
-    );
-    metric(
-        "relay_camera_bytes_total",
-        "counter",
-        "Bytes read from the camera.",
-        &per(&|c| c.bytes_total.load(Ordering::Relaxed) as f64),
-    );
-    s
-}
-
-async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_text(&app),
-    )
-        .into_response()
-}
-
-async fn index(State(app): State<Arc<App>>) -> Response {
-    let mut tiles = String::new();
-    for c in &app.cameras {
-        let _ = write!(
-            tiles,
-            "<div class=tile id=cam{i}><img src=\"/camera/{i}\" alt=\"camera {i}\"><div class=st>camera {i}: <b>?</b></div></div>",
-            i = c.index
+    for line in METRICS.lines() {
+        let mut words = line.splitn(4, ' ').chain(std::iter::repeat(""));
+        let (name, kind, at) = (
+            words.next().unwrap_or(""),
+            words.next().unwrap_or(""),
+            words.next().unwrap_or(""),
         );
+        let _ = writeln!(
+            s,
+            "# HELP {name} {}\n# TYPE {name} {kind}",
+            words.next().unwrap_or("")
+        );
+        let Some(key) = at.strip_prefix("cameras/") else {
+            let v = health.pointer(at).and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let _ = writeln!(s, "{name} {v}");
+            continue;
+        };
+        for (i, c) in cams.iter().enumerate() {
+            match &c[key] {
+                serde_json::Value::Null if key.ends_with("reason") => {}
+                serde_json::Value::String(why) => {
+                    let why = why
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n");
+                    let _ = writeln!(s, "{name}{{camera=\"{i}\",reason=\"{why}\"}} 1");
+                }
+                v => _ = writeln!(s, "{name}{{camera=\"{i}\"}} {}", v.as_f64().unwrap_or(-1.0)),
+            }
+        }
     }
-    let page = INDEX
-        .replace("{TILES}", &tiles)
-        .replace("{W}", &app.panorama.0.to_string())
-        .replace("{H}", &app.panorama.1.to_string());
-    no_cache(Html(page).into_response())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
 }
-
-const INDEX: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>camera relay</title>
-<style>
-body{background:#111;color:#ddd;font:14px sans-serif;margin:12px}
-#pano{width:100%;max-width:{W}px;aspect-ratio:{W}/{H};background:#222;display:block}
-.tiles{display:flex;gap:8px;margin-top:10px;flex-wrap:wrap}
-.tile{background:#222;padding:6px;width:220px}
-.tile img{width:100%;aspect-ratio:4/3;background:#333;display:block}
-.live b{color:#6c6}.down b,.connecting b{color:#e85}.idle b{color:#999}
-</style></head><body>
-<h3>camera relay</h3>
-<img id=pano src="/stream" alt="panorama">
-<div id=sum></div>
-<div class=tiles>{TILES}</div>
-<script>
-async function poll(){
-  try{
-    const h=await (await fetch('/health',{cache:'no-store'})).json();
-    document.getElementById('sum').textContent=`viewers ${h.viewers} · output ${h.output_fps} fps · ${h.status}`;
-    for(const c of h.cameras){
-      const t=document.getElementById('cam'+c.index); if(!t) continue;
-      t.className='tile '+c.state;
-      t.querySelector('b').textContent=`${c.state} ${c.fps} fps`+(c.reason?` (${c.reason})`:'');
-      if(c.state==='live') t.querySelector('img').src='/camera/'+c.index+'?t='+Date.now();
-    }
-  }catch(e){}
-  setTimeout(poll,1000);
-}
-poll();
-</script></body></html>
-"#;

@@ -1,140 +1,299 @@
-//! Wiring: config -> cameras -> compositor -> hub -> HTTP server. Used by `main.rs` and by the
-//! tests (which start a relay in-process).
+//! Wiring: cameras (stream-codec `client`, cam-stitch `rtsp`) -> newest frame per camera ->
+//! compositor (cam-stitch `LiveStitcher` + `RenderSchedule`) -> `Fanout` of encoded parts ->
+//! viewers. A second output (e.g. WebRTC) is one more `st.hub.subscribe(..)`.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+use cam_stitch::{CameraFrame, CameraStats, LivePanorama, LiveStitcher, RenderSchedule, SourceUrl};
+use futures_util::StreamExt as _;
+use stream_codec::client::{ClientConfig, ClientState};
+use tokio::sync::{Notify, watch};
 
-use crate::compose::{ComposeOptions, ComposeStats, Stitcher};
-use crate::config::{self, Prefer, SourceUrl};
-use crate::http::App;
-use crate::hub::Hub;
-use crate::sources::{Camera, SourceTiming};
-
-/// Multipart boundary of the relay's `/stream` (the old Flask relay used `frame`).
-pub const BOUNDARY: &str = "frame";
-
-/// Everything needed to start a relay.
-#[derive(Clone, Debug)]
-pub struct RelayOptions {
-    /// The parsed `cameras_config.json`.
-    pub config: serde_json::Value,
-    /// Where to listen.
-    pub listen: SocketAddr,
-    /// Source state machine timings (`idle` = `--idle-s`).
-    pub timing: SourceTiming,
-    /// Compositor settings (`quality` = `--quality`).
-    pub compose: ComposeOptions,
-    /// `USER:PASS` for basic auth.
-    pub auth: Option<String>,
-    /// Which URL to use when a camera lists several.
-    pub prefer: Prefer,
+/// One encoded panorama: the multipart part (shared by every viewer) and its JPEG (a slice).
+#[derive(Clone)]
+pub struct Part {
+    pub part: bytes::Bytes,
+    pub jpeg: bytes::Bytes,
+    /// Every camera's tile showed a live frame.
+    pub all_live: bool,
 }
 
-/// A running relay; dropping it stops every task (the HTTP server included).
-pub struct Relay {
-    /// The bound address.
-    pub addr: SocketAddr,
-    /// Shared state (cameras, hub, counters).
-    pub app: Arc<App>,
-    tasks: Vec<JoinHandle<()>>,
+/// What `/health`, `/metrics` and the compositor know of a camera.
+#[derive(Default)]
+pub struct Cam {
+    pub state: &'static str,
+    pub since: Option<Instant>,
+    pub reason: Option<String>,
+    /// The newest frame: number, arrival, frame.
+    pub latest: Option<(u64, Instant, CameraFrame)>,
+    pub fps: f64,
+    /// The stitcher's counters (bad frames, last reason) and the camera's frame size.
+    pub stitch: CameraStats,
+    pub size: Option<(u32, u32)>,
+    pub frames: u64,
+    pub connects: u64,
+    pub failures: u64,
+    pub bytes: u64,
 }
 
-impl Drop for Relay {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+/// What `/health` and `/metrics` know of the output.
+#[derive(Clone, Default)]
+pub struct Out {
+    pub fps: f64,
+    pub last: Option<Instant>,
+    pub render: Duration,
+    pub encode: Duration,
+    pub jpeg_bytes: usize,
+}
+
+/// Shared state of a running relay.
+pub struct State {
+    pub urls: Vec<SourceUrl>,
+    pub cams: Vec<Mutex<Cam>>,
+    pub hub: stream_codec::fanout::Fanout<Part>,
+    pub wake: Notify,
+    pub started: Instant,
+    pub panorama: (u32, u32),
+    pub out: Mutex<Out>,
+    /// Close a camera after this long without viewers.
+    pub idle: Duration,
+    pub client: ClientConfig,
+    /// Encodes the parts of `/stream` (boundary `frame`, as the old relay).
+    pub writer: stream_codec::Writer,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Moving average of a rate: `fps` updated with the interval since `previous`.
+fn ewma(fps: f64, previous: Option<Instant>, now: Instant) -> f64 {
+    previous.map_or(fps, |p| 0.8 * fps + 0.2 / (now - p).as_secs_f64().max(1e-3))
+}
+
+impl State {
+    pub fn cam(&self, i: usize) -> MutexGuard<'_, Cam> {
+        lock(&self.cams[i])
+    }
+
+    /// Moves camera `i` to `state`, logging the change (URL and reason are redacted).
+    fn set_state(&self, i: usize, state: &'static str, reason: Option<String>) {
+        let mut c = self.cam(i);
+        if c.state == state && (reason.is_none() || c.reason == reason) {
+            return;
         }
+        let (url, why) = (&self.urls[i], reason.as_deref().unwrap_or(""));
+        tracing::info!(camera = i, %url, from = c.state, to = state, reason = why, "camera state");
+        if c.state != state {
+            (c.state, c.since) = (state, Some(Instant::now()));
+        }
+        if reason.is_some() || state == "live" || state == "idle" {
+            c.reason = reason;
+        }
+        drop(c);
+        self.wake.notify_one();
+    }
+
+    /// Stores camera `i`'s newest frame.
+    fn deliver(&self, i: usize, frame: CameraFrame) {
+        let (now, mut c) = (Instant::now(), self.cam(i));
+        (c.frames, c.fps) = (
+            c.frames + 1,
+            ewma(c.fps, c.latest.as_ref().map(|l| l.1), now),
+        );
+        c.latest = Some((c.frames, now, frame));
+        drop(c);
+        self.wake.notify_one();
     }
 }
 
-/// Reads and parses a config file (JSON errors carry line and column).
-pub fn read_config(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("config {}: invalid JSON", path.display()))
-}
-
-/// Validates the whole config: the sources (ours) and the geometry (cam-stitch's). Errors name
-/// the camera and the field.
-pub fn parse_config(
-    config: &serde_json::Value,
-    prefer: Prefer,
-) -> anyhow::Result<(Vec<SourceUrl>, cam_stitch::Config)> {
-    let urls = config::sources(config, prefer)?;
-    // cam-stitch reads the geometry; the URLs (which may be plain strings here) are ours.
-    let mut geometry = config.clone();
-    if let Some(cams) = geometry.get_mut("camera").and_then(|c| c.as_array_mut()) {
-        for c in cams {
-            if let Some(obj) = c.as_object_mut() {
-                obj.remove("url");
+/// Camera `i`'s task: connect on the first viewer, read frames, close after `idle` without
+/// viewers. Exactly one upstream connection whatever the number of viewers.
+pub async fn run_camera(st: Arc<State>, i: usize) {
+    let mut demand = st.hub.demand();
+    loop {
+        st.set_state(i, "idle", None);
+        if demand.wait_for(|n| *n > 0).await.is_err() {
+            return;
+        }
+        let session = async {
+            match &st.urls[i] {
+                SourceUrl::Http(url) => http_source(&st, i, url).await,
+                #[cfg(feature = "opencv")]
+                SourceUrl::Rtsp(url) => rtsp_source(&st, i, url).await,
+                #[cfg(not(feature = "opencv"))]
+                SourceUrl::Rtsp(_) => {
+                    st.set_state(i, "down", Some("built without `opencv`".into()))
+                }
             }
+            std::future::pending().await
+        };
+        tokio::select! {
+            () = session => {}
+            () = wait_idle(demand.clone(), st.idle) => tracing::info!(camera = i, "no viewers: closing"),
         }
     }
-    let stitch = cam_stitch::Config::from_json_str(&geometry.to_string())?;
-    Ok((urls, stitch))
 }
 
-/// Starts the cameras' tasks, the compositor and the HTTP server.
-pub async fn start(opts: RelayOptions) -> anyhow::Result<Relay> {
-    let (urls, stitch_config) = parse_config(&opts.config, opts.prefer)?;
-    let panorama = stitch_config.output_size();
-    let hub = Arc::new(Hub::new());
-    let wake = Arc::new(Notify::new());
-    let cameras: Vec<Arc<Camera>> = urls
-        .into_iter()
-        .enumerate()
-        .map(|(i, u)| Arc::new(Camera::new(i, u, wake.clone())))
-        .collect();
-    let stats = Arc::new(ComposeStats::default());
-    let stitcher = Stitcher::new(stitch_config, opts.compose.quality, BOUNDARY)?;
-    let app = Arc::new(App {
-        hub: hub.clone(),
-        cameras: cameras.clone(),
-        compose: stats.clone(),
-        auth: opts.auth.as_deref().map(App::basic_auth),
-        content_type: stitcher.content_type(),
-        panorama,
-        started: Instant::now(),
-    });
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.listen))?;
-    let addr = listener.local_addr()?;
-    let mut tasks = Vec::new();
-    for cam in &cameras {
-        tasks.push(tokio::spawn(crate::sources::run(
-            cam.clone(),
-            hub.demand(),
-            opts.timing,
-        )));
-    }
-    tasks.push(tokio::spawn(crate::compose::run(
-        stitcher,
-        opts.compose.clone(),
-        cameras.clone(),
-        hub.clone(),
-        wake,
-        stats,
-    )));
-    let router = crate::http::router(app.clone());
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(
-            listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            }),
-            router,
-        )
-        .await
+/// Returns once there has been no viewer for `idle` in a row.
+async fn wait_idle(mut demand: watch::Receiver<usize>, idle: Duration) {
+    while demand.wait_for(|n| *n == 0).await.is_ok() {
+        if tokio::time::timeout(idle, demand.wait_for(|n| *n > 0))
+            .await
+            .is_err()
         {
-            tracing::error!(error = %e, "HTTP server stopped");
+            return;
         }
-    }));
-    tracing::info!(%addr, cameras = cameras.len(), width = panorama.0, height = panorama.1, "relay listening");
-    Ok(Relay { addr, app, tasks })
+    }
+    std::future::pending().await
+}
+
+async fn http_source(st: &State, i: usize, url: &str) {
+    let mut camera = match stream_codec::client::connect(url, st.client.clone()) {
+        Ok(c) => c,
+        Err(e) => return st.set_state(i, "down", Some(e.to_string())),
+    };
+    let (status, base, mut seen) = (camera.status(), st.cam(i).bytes, 0);
+    st.set_state(i, "connecting", None);
+    st.cam(i).connects += 1;
+    while let Some(item) = camera.next().await {
+        if let Ok(frame) = item {
+            st.deliver(i, CameraFrame::Jpeg(frame.data));
+        }
+        let s = status.borrow().clone();
+        let mut c = st.cam(i);
+        (c.bytes, c.connects) = (base + s.bytes, c.connects + s.reconnects - seen);
+        (c.failures, seen) = (c.failures + s.reconnects - seen, s.reconnects);
+        drop(c);
+        let state = match s.state {
+            ClientState::Live => "live",
+            ClientState::Down => "down",
+            _ => "connecting",
+        };
+        st.set_state(i, state, s.reason);
+    }
+}
+
+/// RTSP through cam-stitch's OpenCV reader (on a thread of its own), reconnecting.
+#[cfg(feature = "opencv")]
+async fn rtsp_source(st: &State, i: usize, url: &str) {
+    use tokio::sync::mpsc::error::TrySendError;
+    let silence = st.client.silence_timeout;
+    loop {
+        st.set_state(i, "connecting", None);
+        st.cam(i).connects += 1;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        // When the channel is full the relay is behind: the frame is dropped, the next is newer.
+        let send = move |f| !matches!(tx.try_send(f), Err(TrySendError::Closed(_)));
+        let _reader = cam_stitch::rtsp::RtspReader::spawn(url, silence, send);
+        let mut deadline = cam_stitch::rtsp::OPEN_TIMEOUT.max(silence);
+        let why = loop {
+            match tokio::time::timeout(deadline, rx.recv()).await {
+                Err(_) => break format!("no frame for {:.1} s", deadline.as_secs_f64()),
+                Ok(None) => break "capture ended".into(),
+                Ok(Some(Err(e))) => break e.to_string(),
+                Ok(Some(Ok(img))) => st.deliver(i, CameraFrame::Rgb(Arc::new(img))),
+            }
+            st.set_state(i, "live", None);
+            deadline = silence;
+        };
+        st.cam(i).failures += 1;
+        st.set_state(i, "down", Some(format!("{}: {why}", st.urls[i])));
+        tokio::time::sleep(st.client.backoff_max).await;
+    }
+}
+
+/// The compositor: feeds each camera's newest frame to the stitcher and renders (on the blocking
+/// pool) when the schedule says so; never without viewers.
+pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, mut schedule: RenderSchedule) {
+    let (mut demand, stale) = (st.hub.demand(), live.options().stale);
+    let (writer, mut fed) = (st.writer.clone(), vec![0u64; st.cams.len()]);
+    loop {
+        let notified = st.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let (now, mut stale_at) = (Instant::now(), None::<Instant>);
+        for (i, seen) in fed.iter_mut().enumerate() {
+            let c = st.cam(i);
+            if let Some((seq, at, frame)) = c.latest.as_ref().filter(|l| l.0 > *seen) {
+                *seen = *seq;
+                let _ = live.push(i, frame.clone(), *at);
+            }
+            if let Some(at) = c
+                .latest
+                .as_ref()
+                .map(|l| l.1 + stale)
+                .filter(|at| now < *at)
+            {
+                stale_at = Some(stale_at.map_or(at, |s| s.min(at)));
+            }
+            let what = if c.state == "down" {
+                "offline"
+            } else {
+                c.state
+            };
+            let _ = live.set_offline(i, (c.state != "live").then(|| format!("camera {i} {what}")));
+        }
+        let tiles = live.tiles(now);
+        let next = if *demand.borrow_and_update() == 0 {
+            schedule.reset();
+            Some(now + Duration::from_secs(3600))
+        } else {
+            schedule.next(&tiles, stale_at, now)
+        };
+        if let Some(at) = next {
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(at.into()) => {}
+                _ = demand.changed() => {}
+            }
+            continue;
+        }
+        let Ok((result, back)) =
+            tokio::task::spawn_blocking(move || (live.render(now), live)).await
+        else {
+            return tracing::error!("compositor task panicked");
+        };
+        live = back;
+        match result {
+            Ok(pano) => publish(&st, &live, &writer, pano, now),
+            Err(e) => tracing::error!(error = %e, "panorama render failed"),
+        }
+        schedule.rendered(tiles, now);
+    }
+}
+
+fn publish(
+    st: &State,
+    live: &LiveStitcher,
+    writer: &stream_codec::Writer,
+    pano: LivePanorama,
+    now: Instant,
+) {
+    let part = writer.encode_part(&pano.jpeg, Some(st.started.elapsed()));
+    // The JPEG is the part's body: it ends 2 bytes (CRLF) before the end of the part.
+    let jpeg = part.slice(part.len() - 2 - pano.jpeg.len()..part.len() - 2);
+    let sizes = live.plan().map(|p| p.input_sizes()).unwrap_or_default();
+    for (i, size) in sizes.into_iter().enumerate().take(st.cams.len()) {
+        let mut c = st.cam(i);
+        c.stitch = live.stats(i).cloned().unwrap_or_default();
+        c.size = live.last_frame_at(i).map(|_| size);
+    }
+    let mut out = lock(&st.out);
+    (out.fps, out.last, out.jpeg_bytes) = (ewma(out.fps, out.last, now), Some(now), jpeg.len());
+    (out.render, out.encode) = (
+        out.render + pano.decode_time + pano.render_time,
+        out.encode + pano.encode_time,
+    );
+    drop(out);
+    let all_live = pano
+        .tiles
+        .iter()
+        .all(|t| matches!(t, cam_stitch::Tile::Live { .. }));
+    st.hub.publish(Part {
+        part,
+        jpeg,
+        all_live,
+    });
 }

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::camera_url::{CameraUrl, SourcePreference, SourceUrl};
 use crate::error::{Result, StitchError};
 
 /// Size limits applied to everything that comes from outside (config and image sizes).
@@ -108,17 +109,6 @@ impl TryFrom<i64> for Rotation {
     }
 }
 
-/// A camera's URLs (kept for the relay; the stitcher does not use them).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CameraUrl {
-    /// Still-image URL (`http://…/capture`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jpg: Option<String>,
-    /// RTSP stream URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rtsp: Option<String>,
-}
-
 /// The perspective step of one camera: quad corners and warped size.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Perspective {
@@ -154,7 +144,7 @@ pub struct ConcatX {
 /// One camera of the config.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CameraConfig {
-    /// URLs (unused by the stitcher).
+    /// Where its frames come from (unused by the stitcher; see [`Config::sources`]).
     pub url: CameraUrl,
     /// Rotation before the warp.
     pub rotate: Rotation,
@@ -283,6 +273,42 @@ impl Config {
         Ok(())
     }
 
+    /// The URL to read each camera from, in camera order: by `preference` when a camera lists
+    /// both an HTTP and an RTSP URL. A camera without any URL is an error naming it.
+    ///
+    /// ```
+    /// use cam_stitch::{Config, SourcePreference, SourceUrl};
+    /// let geometry = r#""perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":0,"back":64}"#;
+    /// let json = format!(r#"{{"camera":[
+    ///   {{"url":"http://10.0.0.5/capture",{geometry}}},
+    ///   {{"url":{{"jpg":"http://10.0.0.6/capture","rtsp":"rtsp://10.0.0.6:554/s"}},{geometry}}}]}}"#);
+    /// let config = Config::from_json_str(&json)?;
+    /// let urls = config.sources(SourcePreference::Rtsp)?;
+    /// assert_eq!(urls[0], SourceUrl::Http("http://10.0.0.5/capture".into()));
+    /// assert_eq!(urls[1], SourceUrl::Rtsp("rtsp://10.0.0.6:554/s".into()));
+    ///
+    /// let bad = Config::from_json_str(&json.replace(r#""jpg":"http://10.0.0.6/capture""#, r#""jpg":5"#));
+    /// assert_eq!(bad.unwrap_err().to_string(), "camera 1: `url.jpg`: expected a URL string, found 5");
+    /// # Ok::<(), cam_stitch::StitchError>(())
+    /// ```
+    pub fn sources(&self, preference: SourcePreference) -> Result<Vec<SourceUrl>> {
+        self.camera
+            .iter()
+            .enumerate()
+            .map(|(n, cam)| {
+                cam.url
+                    .source(preference)
+                    .ok_or_else(|| StitchError::InvalidCamera {
+                        camera: n,
+                        field: "url",
+                        reason: "missing (expected a URL string or an object with `jpg`, \
+                                 `mjpeg`, `stream` or `rtsp`)"
+                            .into(),
+                    })
+            })
+            .collect()
+    }
+
     /// Panorama size `(width, height)`: the crops side by side.
     pub fn output_size(&self) -> (u32, u32) {
         let w = self
@@ -357,7 +383,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 struct RawCamera {
     #[serde(default)]
-    url: CameraUrl,
+    url: serde_json::Value,
     #[serde(default)]
     rotate: Option<f64>,
     perspective: RawPerspective,
@@ -416,8 +442,15 @@ impl RawConfig {
             for (dst, p) in src.iter_mut().zip(&raw.perspective.src) {
                 *dst = [p[0], p[1]];
             }
+            let url = CameraUrl::from_json(&raw.url).map_err(|(field, reason)| {
+                StitchError::InvalidCamera {
+                    camera: n,
+                    field,
+                    reason,
+                }
+            })?;
             camera.push(CameraConfig {
-                url: raw.url,
+                url,
                 rotate,
                 perspective: Perspective {
                     src,

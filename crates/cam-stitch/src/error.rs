@@ -6,6 +6,7 @@ use std::path::PathBuf;
 ///
 /// Config errors name the camera (its index in the `camera` array) and the JSON field.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StitchError {
     /// The config file could not be read.
     #[error("reading config {path}: {source}")]
@@ -38,6 +39,14 @@ pub enum StitchError {
         expected: usize,
         /// Inputs given.
         got: usize,
+    },
+    /// A camera index is out of range.
+    #[error("no camera {camera}: the config has {cameras} cameras")]
+    NoSuchCamera {
+        /// The index given.
+        camera: usize,
+        /// Cameras in the config.
+        cameras: usize,
     },
     /// A camera image does not have the size the plan was built for (or exceeds the size limit).
     #[error("camera {camera}: image is {got_width}x{got_height}, {reason}")]

@@ -96,13 +96,69 @@ impl std::fmt::Debug for JpegCodec {
     }
 }
 
+/// libjpeg-turbo's handles. A handle whose last call failed is dropped and a fresh one is made
+/// for the next call: libjpeg-turbo 2.1 leaves a decompressor whose header read failed (e.g. a
+/// SOF declaring 65535x65535, or 0x0) in the middle of a read, and every later JPEG then fails
+/// with "two SOI markers" (issue 13). So one bad frame costs one frame, never the codec.
 #[cfg(feature = "turbojpeg")]
 struct Turbo {
-    dec: turbojpeg::Decompressor,
-    enc: turbojpeg::Compressor,
+    dec: Option<turbojpeg::Decompressor>,
+    enc: Option<turbojpeg::Compressor>,
     buf: Vec<u8>,
     /// Created on the first [`JpegCodec::encode_yuv`].
     planes: Option<crate::turbo_yuv::PlaneEncoder>,
+}
+
+#[cfg(feature = "turbojpeg")]
+fn turbo_decode_error(e: turbojpeg::Error) -> StitchError {
+    StitchError::Decode(e.to_string())
+}
+
+#[cfg(feature = "turbojpeg")]
+impl Turbo {
+    fn new() -> Result<Turbo> {
+        Ok(Turbo {
+            dec: Some(turbojpeg::Decompressor::new().map_err(turbo_decode_error)?),
+            enc: Some(
+                turbojpeg::Compressor::new().map_err(|e| StitchError::Encode(e.to_string()))?,
+            ),
+            buf: Vec::new(),
+            planes: None,
+        })
+    }
+
+    /// The decompressor, a fresh one if the last call failed.
+    fn dec(&mut self) -> Result<&mut turbojpeg::Decompressor> {
+        if self.dec.is_none() {
+            self.dec = Some(turbojpeg::Decompressor::new().map_err(turbo_decode_error)?);
+        }
+        self.dec
+            .as_mut()
+            .ok_or_else(|| StitchError::Decode("no decompressor".into()))
+    }
+
+    /// The compressor, a fresh one if the last call failed.
+    fn enc(&mut self) -> Result<&mut turbojpeg::Compressor> {
+        if self.enc.is_none() {
+            self.enc =
+                Some(turbojpeg::Compressor::new().map_err(|e| StitchError::Encode(e.to_string()))?);
+        }
+        self.enc
+            .as_mut()
+            .ok_or_else(|| StitchError::Encode("no compressor".into()))
+    }
+
+    /// Runs `f` with the decompressor; drops the handle if `f` fails.
+    fn decoding<T>(
+        &mut self,
+        f: impl FnOnce(&mut turbojpeg::Decompressor) -> Result<T>,
+    ) -> Result<T> {
+        let result = f(self.dec()?);
+        if result.is_err() {
+            self.dec = None;
+        }
+        result
+    }
 }
 
 impl JpegCodec {
@@ -118,13 +174,7 @@ impl JpegCodec {
         }
         #[cfg(feature = "turbojpeg")]
         let turbo = if backend == JpegBackend::TurboJpeg {
-            let err = |e: turbojpeg::Error| StitchError::Decode(e.to_string());
-            Some(Turbo {
-                dec: turbojpeg::Decompressor::new().map_err(err)?,
-                enc: turbojpeg::Compressor::new().map_err(err)?,
-                buf: Vec::new(),
-                planes: None,
-            })
+            Some(Turbo::new()?)
         } else {
             None
         };
@@ -160,18 +210,20 @@ impl JpegCodec {
     pub fn decode(&mut self, jpeg: &[u8], out: &mut RgbImage) -> Result<()> {
         #[cfg(feature = "turbojpeg")]
         if let Some(t) = self.turbo.as_mut() {
-            let err = |e: turbojpeg::Error| StitchError::Decode(e.to_string());
-            let header = t.dec.read_header(jpeg).map_err(err)?;
-            Self::check_size(&self.limits, header.width as u64, header.height as u64)?;
-            out.resize(header.width as u32, header.height as u32);
-            let image = turbojpeg::Image {
-                pixels: out.as_mut_bytes(),
-                width: header.width,
-                pitch: header.width * 3,
-                height: header.height,
-                format: turbojpeg::PixelFormat::RGB,
-            };
-            return t.dec.decompress(jpeg, image).map_err(err);
+            let limits = self.limits;
+            return t.decoding(|dec| {
+                let header = dec.read_header(jpeg).map_err(turbo_decode_error)?;
+                Self::check_size(&limits, header.width as u64, header.height as u64)?;
+                out.resize(header.width as u32, header.height as u32);
+                let image = turbojpeg::Image {
+                    pixels: out.as_mut_bytes(),
+                    width: header.width,
+                    pitch: header.width * 3,
+                    height: header.height,
+                    format: turbojpeg::PixelFormat::RGB,
+                };
+                dec.decompress(jpeg, image).map_err(turbo_decode_error)
+            });
         }
         let err = |e: image::ImageError| StitchError::Decode(e.to_string());
         let decoder = image::codecs::jpeg::JpegDecoder::new(Cursor::new(jpeg)).map_err(err)?;
@@ -193,11 +245,12 @@ impl JpegCodec {
     pub fn read_header(&mut self, jpeg: &[u8]) -> Result<JpegHeader> {
         #[cfg(feature = "turbojpeg")]
         if let Some(t) = self.turbo.as_mut() {
-            let h = t
-                .dec
-                .read_header(jpeg)
-                .map_err(|e| StitchError::Decode(e.to_string()))?;
-            Self::check_size(&self.limits, h.width as u64, h.height as u64)?;
+            let limits = self.limits;
+            let h = t.decoding(|dec| {
+                let h = dec.read_header(jpeg).map_err(turbo_decode_error)?;
+                Self::check_size(&limits, h.width as u64, h.height as u64)?;
+                Ok(h)
+            })?;
             let subsampling = match (h.colorspace, h.subsamp) {
                 (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::None) => Some(Subsampling::S444),
                 (turbojpeg::Colorspace::YCbCr, turbojpeg::Subsamp::Sub2x1) => {
@@ -274,10 +327,10 @@ impl JpegCodec {
                 height: header.height as usize,
                 subsamp,
             };
-            return t
-                .dec
-                .decompress_to_yuv(jpeg, image)
-                .map_err(|e| StitchError::Decode(e.to_string()));
+            return t.decoding(|dec| {
+                dec.decompress_to_yuv(jpeg, image)
+                    .map_err(turbo_decode_error)
+            });
         }
         let _ = (header, out);
         Err(StitchError::BackendUnavailable("turbojpeg"))
@@ -293,7 +346,11 @@ impl JpegCodec {
                 t.planes = Some(crate::turbo_yuv::PlaneEncoder::new()?);
             }
             if let Some(enc) = t.planes.as_mut() {
-                return enc.encode(frame, quality, out);
+                let result = enc.encode(frame, quality, out);
+                if result.is_err() {
+                    t.planes = None; // a fresh handle for the next call
+                }
+                return result;
             }
         }
         let _ = (frame, quality, out);
@@ -307,8 +364,6 @@ impl JpegCodec {
         #[cfg(feature = "turbojpeg")]
         if let Some(t) = self.turbo.as_mut() {
             let err = |e: turbojpeg::Error| StitchError::Encode(e.to_string());
-            t.enc.set_quality(i32::from(quality));
-            t.enc.set_subsamp(turbojpeg::Subsamp::Sub2x2);
             let image = turbojpeg::Image {
                 pixels: img.as_bytes(),
                 width: img.width() as usize,
@@ -316,14 +371,25 @@ impl JpegCodec {
                 height: img.height() as usize,
                 format: turbojpeg::PixelFormat::RGB,
             };
-            // A scratch buffer of libjpeg-turbo's worst-case size, kept between frames.
-            let need = t.enc.buf_len(image.width, image.height).map_err(err)?;
-            if t.buf.len() < need {
-                t.buf.resize(need, 0);
+            let mut buf = std::mem::take(&mut t.buf);
+            let result = (|| {
+                let enc = t.enc()?;
+                enc.set_quality(i32::from(quality));
+                enc.set_subsamp(turbojpeg::Subsamp::Sub2x2);
+                // A scratch buffer of libjpeg-turbo's worst-case size, kept between frames.
+                let need = enc.buf_len(image.width, image.height).map_err(err)?;
+                if buf.len() < need {
+                    buf.resize(need, 0);
+                }
+                let n = enc.compress_to_slice(image, &mut buf).map_err(err)?;
+                out.extend_from_slice(buf.get(..n).unwrap_or_default());
+                Ok(())
+            })();
+            t.buf = buf;
+            if result.is_err() {
+                t.enc = None; // a fresh handle for the next call
             }
-            let n = t.enc.compress_to_slice(image, &mut t.buf).map_err(err)?;
-            out.extend_from_slice(&t.buf[..n]);
-            return Ok(());
+            return result;
         }
         let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *out, quality);
         use image::ImageEncoder as _;

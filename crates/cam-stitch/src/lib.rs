@@ -36,33 +36,44 @@
 //!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
-//! [`opencv_baseline`], for comparisons and benchmarks).
+//! [`opencv_baseline`], for comparisons and benchmarks; RTSP cameras through `VideoCapture` in
+//! [`rtsp`]).
 // `unsafe` only in `turbo_yuv` (libjpeg-turbo's encode from planes; invariants documented there)
 // and at the two calls of the AVX2 run loops (`plan::sample_run`, `plane::sample_run`), each right
 // after `is_x86_feature_detected!("avx2")`.
 #![deny(unsafe_code)]
 
 mod bilinear;
+mod camera_url;
 mod config;
 mod error;
 mod homography;
 mod jpeg;
 mod kernel;
+mod label;
+mod live;
 #[cfg(feature = "opencv")]
 pub mod opencv_baseline;
 mod plan;
 mod plane;
 mod rgb;
+#[cfg(feature = "opencv")]
+pub mod rtsp;
+mod schedule;
 mod stitcher;
 #[cfg(feature = "turbojpeg")]
 mod turbo_yuv;
 mod yuv;
 
-pub use config::{CameraConfig, CameraUrl, ConcatX, Config, Limits, Perspective, Rotation};
+pub use camera_url::{CameraUrl, SourcePreference, SourceUrl};
+pub use config::{CameraConfig, ConcatX, Config, Limits, Perspective, Rotation};
 pub use error::{Result, StitchError};
 pub use homography::Homography;
 pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, encode_jpeg};
+pub use label::{LABEL_RGB, PLACEHOLDER_RGB, draw_label};
+pub use live::{CameraFrame, CameraStats, LiveOptions, LivePanorama, LiveStitcher, Tile};
 pub use plan::{Plan, PlanOptions};
 pub use rgb::{RgbImage, RgbView};
+pub use schedule::RenderSchedule;
 pub use stitcher::{JpegStitcher, StitchPath};
 pub use yuv::{Subsampling, YuvFrame, YuvInput, YuvPlan};

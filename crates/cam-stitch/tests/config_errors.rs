@@ -206,3 +206,79 @@ fn wrong_image_size_names_the_camera() {
         Err(StitchError::OutputSize { .. })
     ));
 }
+
+/// A two-camera config whose `url` values are the given JSON texts (`None`: no `url` key).
+fn with_urls(url0: Option<&str>, url1: Option<&str>) -> String {
+    let cam = |url: Option<&str>| {
+        let url = url.map(|u| format!(r#""url":{u},"#)).unwrap_or_default();
+        format!(
+            r#"{{{url}"perspective":{{"src":{GOOD},"width":620,"hight":400}},"concat_x":{{"front":0,"back":545}}}}"#
+        )
+    };
+    format!(r#"{{"camera":[{},{}]}}"#, cam(url0), cam(url1))
+}
+
+#[test]
+fn url_parses_whole_and_errors_name_camera_and_field() {
+    use cam_stitch::{SourcePreference, SourceUrl};
+    let e = Config::from_json_str(&with_urls(
+        Some(r#"{"jpg":"http://a/capture"}"#),
+        Some(r#"{"jpg":5}"#),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "camera 1: `url.jpg`: expected a URL string, found 5"
+    );
+    let both = r#"{"rtsp":"rtsp://x/y","jpg":"http://x/capture"}"#;
+    let c =
+        Config::from_json_str(&with_urls(Some(r#""http://plain:81/stream""#), Some(both))).unwrap();
+    assert_eq!(
+        c.sources(SourcePreference::Rtsp).unwrap(),
+        [
+            SourceUrl::Http("http://plain:81/stream".into()),
+            SourceUrl::Rtsp("rtsp://x/y".into())
+        ]
+    );
+    assert_eq!(
+        c.sources(SourcePreference::Http).unwrap()[1],
+        SourceUrl::Http("http://x/capture".into())
+    );
+    // `mjpeg` and `stream` are HTTP URLs too; a plain rtsp string is the RTSP URL.
+    let c = Config::from_json_str(&with_urls(
+        Some(r#"{"mjpeg":"http://m/"}"#),
+        Some(r#""rtsp://r/""#),
+    ))
+    .unwrap();
+    assert_eq!(c.camera[0].url.jpg.as_deref(), Some("http://m/"));
+    assert_eq!(c.camera[1].url.rtsp.as_deref(), Some("rtsp://r/"));
+    assert_eq!(
+        c.sources(SourcePreference::Http).unwrap()[1],
+        SourceUrl::Rtsp("rtsp://r/".into())
+    );
+    // round trip
+    assert_eq!(Config::from_json_str(&c.to_json_string()).unwrap(), c);
+
+    for (url, field, needle) in [
+        (r#""https://x/""#, "url", "https is not supported"),
+        (r#""ftp://x/""#, "url", "is not an http:// or rtsp:// URL"),
+        (r#""http://""#, "url", "has no host"),
+        ("7", "url", "expected a string or an object, found 7"),
+        (r#"{"rtsp":true}"#, "url.rtsp", "expected a URL string"),
+        (r#"{"stream":"nope"}"#, "url.stream", "not an http://"),
+    ] {
+        let (cam, f, reason) = invalid(&with_urls(Some(r#""http://ok/""#), Some(url)));
+        assert_eq!((cam, f), (1, field), "{url}");
+        assert!(reason.contains(needle), "{url}: {reason}");
+    }
+    // Credentials never appear in errors.
+    let (_, _, reason) = invalid(&with_urls(Some(r#""ftp://admin:s3cret@cam/""#), None));
+    assert!(!reason.contains("s3cret"), "{reason}");
+    // The stitcher does not need URLs; the source picker names the camera that has none.
+    let c = Config::from_json_str(&with_urls(Some(r#""http://a/""#), Some("{}"))).unwrap();
+    let e = c.sources(SourcePreference::Http).unwrap_err().to_string();
+    assert!(e.starts_with("camera 1: `url`: missing"), "{e}");
+    let c = Config::from_json_str(&with_urls(None, Some(r#""http://b/""#))).unwrap();
+    let e = c.sources(SourcePreference::Http).unwrap_err().to_string();
+    assert!(e.starts_with("camera 0: `url`: missing"), "{e}");
+}

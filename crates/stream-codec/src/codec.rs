@@ -1,7 +1,11 @@
 //! `tokio_util::codec` adapters over the same state machine (feature `tokio`).
 //!
-//! [`MjpegCodec`] decodes frames from any `AsyncRead` (through `FramedRead`) and encodes JPEGs as
-//! parts (through `FramedWrite`). Recoverable part errors do not end the stream (tokio-util's
+//! [`MjpegCodec`] decodes frames from an `AsyncRead` of a multipart response *body* (through
+//! `FramedRead`) and encodes JPEGs as parts (through `FramedWrite`). The body, not raw socket
+//! bytes: the HTTP response head and any chunked transfer coding must already be removed, as
+//! reqwest's / hyper's body streams do (wrap them with `tokio_util::io::StreamReader`). For raw
+//! socket bytes use [`HttpDecoder`](crate::HttpDecoder); for a camera URL use
+//! [`client`](crate::client), which also reconnects. Recoverable part errors do not end the stream (tokio-util's
 //! `FramedRead` would pause after an error): they are counted in the decoder's
 //! [`Stats`](crate::Stats) and the last one is kept in [`MjpegCodec::last_error`]. A truncated
 //! last part is returned as the error of `decode_eof`.
@@ -11,7 +15,8 @@ use tokio_util::codec::{Decoder as TokioDecoder, Encoder};
 
 use crate::{Decoder, Error, Frame, Writer};
 
-/// `Decoder<Item = Frame>` + `Encoder<Bytes>` / `Encoder<Frame>` for MJPEG.
+/// `Decoder<Item = Frame>` over a multipart response body + `Encoder<Bytes>` / `Encoder<Frame>`
+/// for MJPEG parts.
 ///
 /// ```
 /// use bytes::BytesMut;

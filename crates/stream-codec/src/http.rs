@@ -523,6 +523,7 @@ pub struct HttpDecoder {
     limits: Limits,
     finished: bool,
     failed: bool,
+    drained: bool,
 }
 
 impl Default for HttpDecoder {
@@ -540,7 +541,28 @@ impl HttpDecoder {
             limits,
             finished: false,
             failed: false,
+            drained: false,
         }
+    }
+
+    /// True once [`next_frame`](HttpDecoder::next_frame) has returned everything this response
+    /// will give: the body ended (chunked terminator, `Content-Length` reached, or the connection
+    /// closed) and the last frame or error was returned, or an HTTP-level error ended it. On a
+    /// keep-alive connection the next response may then be read with a new decoder.
+    ///
+    /// ```
+    /// use stream_codec::HttpDecoder;
+    /// let mut d = HttpDecoder::default();
+    /// d.push(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 4\r\n\r\n\xff\xd8");
+    /// assert!(d.next_frame().is_none());
+    /// assert!(!d.is_done());
+    /// d.push(b"\xff\xd9");
+    /// assert!(d.next_frame().expect("a frame").is_ok());
+    /// assert!(d.next_frame().is_none());
+    /// assert!(d.is_done());
+    /// ```
+    pub fn is_done(&self) -> bool {
+        self.failed || self.drained
     }
 
     /// Appends socket bytes (copied).
@@ -629,6 +651,9 @@ impl HttpDecoder {
                         d.finish();
                         self.finished = true;
                         continue;
+                    }
+                    if self.finished {
+                        self.drained = true;
                     }
                     return None;
                 }

@@ -11,7 +11,20 @@
 //!   clones (no per-viewer copy).
 //! * [`http`]: a sans-IO HTTP/1.x client layer (response head, chunked transfer coding) and
 //!   [`HttpDecoder`], which turns raw socket bytes from an ESP32-CAM or mjpg-streamer into frames.
-//! * feature `tokio`: `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder`.
+//! * [`CameraUrl`] and [`redact_url`]: camera URLs with user-info, and the password hidden
+//!   (`http://admin:***@host:81/stream`) wherever a URL is shown.
+//! * feature `auth` (implied by `tokio`): `auth`, HTTP Basic and Digest for cameras
+//!   (`WWW-Authenticate` parsing, MD5 / SHA-256 responses), sans-IO.
+//! * feature `tokio`:
+//!   * `client`: a camera URL in, a `Stream` of frames out: per-phase deadlines, reconnect with
+//!     jittered backoff, Basic / Digest credentials, an observable status for `/health`.
+//!   * `fanout`: the newest-wins hub: publish never waits, every subscriber gets the newest item,
+//!     subscriber count observable, per-subscriber rate cap, subscriber limit.
+//!   * `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder` over a response *body*.
+//! * feature `serve`: [`serve::Server`], an HTTP/1.1 serve loop with a request-head deadline and a
+//!   connection cap fitted to the open-file limit (for the servers that send the streams).
+//! * feature `sim-camera`: [`sim_camera::SimCamera`], a simulated ESP32-CAM on a TCP port (one
+//!   client at a time, `/capture` and chunked `/stream`, faults on demand) for tests and demos.
 //! * feature `webrtc`: `webrtc`, the second wire format: H.264 encoded once, WHEP sessions over
 //!   one UDP socket.
 //!
@@ -40,21 +53,33 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "auth")]
+pub mod auth;
 mod boundary;
+mod camera_url;
+#[cfg(feature = "tokio")]
+pub mod client;
 #[cfg(feature = "tokio")]
 mod codec;
 mod config;
 mod decoder;
 mod error;
+#[cfg(feature = "tokio")]
+pub mod fanout;
 mod headers;
 pub mod http;
 mod input;
 pub mod jpeg;
+#[cfg(feature = "serve")]
+pub mod serve;
+#[cfg(feature = "sim-camera")]
+pub mod sim_camera;
 #[cfg(feature = "webrtc")]
 pub mod webrtc;
 mod writer;
 
 pub use boundary::{MAX_BOUNDARY_LEN, boundary_from_content_type};
+pub use camera_url::{CameraUrl, UrlError, redact_url};
 #[cfg(feature = "tokio")]
 pub use codec::MjpegCodec;
 pub use config::{DecoderConfig, Limits, Mode};

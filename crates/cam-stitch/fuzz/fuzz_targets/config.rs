@@ -1,10 +1,11 @@
 //! Fuzz target over the camera config: arbitrary bytes as `cameras_config.json` (the first two
-//! bytes choose small camera image sizes), with small limits. Checks: no panic; a config that
+//! bytes choose small camera image sizes), with small limits. Checks: no panic; the source
+//! picker returns URLs the config holds; a config that
 //! validates round-trips through `to_json_string`; a plan built from it renders into a buffer of
 //! its output size, with each camera present or missing, and never panics on wrong inputs.
 #![no_main]
 
-use cam_stitch::{Config, Limits, Plan, PlanOptions, RgbImage};
+use cam_stitch::{Config, Limits, Plan, PlanOptions, RgbImage, SourcePreference};
 use libfuzzer_sys::fuzz_target;
 
 const LIMITS: Limits = Limits {
@@ -23,6 +24,17 @@ fuzz_target!(|data: &[u8]| {
     let again = Config::from_json_str_with_limits(&config.to_json_string(), &LIMITS)
         .expect("a valid config round-trips");
     assert_eq!(again, config);
+    // The source picker never panics, and a URL it picks is one the config holds.
+    for preference in [SourcePreference::Http, SourcePreference::Rtsp] {
+        if let Ok(urls) = config.sources(preference) {
+            assert_eq!(urls.len(), config.camera.len());
+            for (url, cam) in urls.iter().zip(&config.camera) {
+                let held = [cam.url.jpg.as_deref(), cam.url.rtsp.as_deref()];
+                assert!(held.contains(&Some(url.as_str())));
+                let _ = url.to_string();
+            }
+        }
+    }
 
     let w = 1 + u32::from(head.first().copied().unwrap_or(0) % 64);
     let h = 1 + u32::from(head.get(1).copied().unwrap_or(0) % 64);

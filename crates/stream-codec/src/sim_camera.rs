@@ -7,14 +7,23 @@
 //! * The device serves one client at a time: a second simultaneous connection gets
 //!   `503 Service Unavailable` and is closed.
 //!
-//! Faults for tests ([`Fault`]): garbage bytes, truncated JPEGs, a part that never ends. The camera
-//! can be stopped (listener and every connection dropped, like a power cut) and started again on
-//! the same port.
+//! Faults for tests ([`Fault`]): garbage bytes, truncated JPEGs, a part that never ends, a camera
+//! that drips one byte a second, a password (Basic auth) it insists on. The camera can be stopped
+//! (listener and every connection dropped, like a power cut) and started again on the same port.
 //!
-//! Shared by `examples/fake_camera.rs` and the camera relay's `--simulate` mode via `#[path]`.
-
-// Shared by several programs through `#[path]`; each uses a different part.
-#![allow(dead_code)]
+//! Feature `sim-camera`. Used by posecam's `fake_camera` example, the camera relay's `--simulate`
+//! mode and the relay tests; handy to test any MJPEG client without hardware.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use stream_codec::sim_camera::SimCamera;
+//! let jpeg = bytes::Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xD9]);
+//! let cam = SimCamera::start(([127, 0, 0, 1], 0).into(), vec![jpeg], 15.0).await?;
+//! assert!(cam.stream_url().ends_with("/stream"));
+//! assert_eq!(cam.stats().connections, 0);
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
@@ -32,6 +41,7 @@ pub const ESP32_BOUNDARY: &str = "123456789000000000000987654321";
 
 /// What the simulated camera sends instead of good frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// Well-formed frames.
     None = 0,
@@ -41,6 +51,8 @@ pub enum Fault {
     Truncated = 2,
     /// One part without `Content-Length` whose body never ends.
     EndlessPart = 3,
+    /// One byte a second (a response head that never completes).
+    Drip = 4,
 }
 
 impl Fault {
@@ -49,6 +61,7 @@ impl Fault {
             1 => Self::Garbage,
             2 => Self::Truncated,
             3 => Self::EndlessPart,
+            4 => Self::Drip,
             _ => Self::None,
         }
     }
@@ -79,6 +92,12 @@ struct Inner {
     active: AtomicUsize,
     frames_sent: AtomicU64,
     started: Instant,
+    /// `Authorization` value required (`Basic ...`), if any.
+    auth: Mutex<Option<String>>,
+    /// The `Authorization` header of the last request (for tests).
+    last_authorization: Mutex<Option<String>>,
+    /// Frames replaced by [`SimCamera::set_frames`] (else `frames`).
+    override_frames: Mutex<Option<Vec<Bytes>>>,
 }
 
 /// One simulated ESP32-CAM. Dropping it stops it.
@@ -110,6 +129,9 @@ impl SimCamera {
             active: AtomicUsize::new(0),
             frames_sent: AtomicU64::new(0),
             started: Instant::now(),
+            auth: Mutex::new(None),
+            last_authorization: Mutex::new(None),
+            override_frames: Mutex::new(None),
         });
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -138,7 +160,7 @@ impl SimCamera {
 
     /// Power cut: closes the listener and every open connection at once.
     pub fn stop(&self) {
-        if let Some(task) = self.task.lock().expect("sim camera lock").take() {
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
             task.abort();
         }
         self.inner.busy.store(false, Ordering::SeqCst);
@@ -146,7 +168,10 @@ impl SimCamera {
 
     /// Whether the camera is serving.
     pub fn is_running(&self) -> bool {
-        self.task.lock().expect("sim camera lock").is_some()
+        self.task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Power back on, on the same port (retries a little while the old socket is released).
@@ -157,7 +182,7 @@ impl SimCamera {
             match TcpListener::bind(self.addr).await {
                 Ok(listener) => {
                     let task = tokio::spawn(serve(listener, self.inner.clone()));
-                    *self.task.lock().expect("sim camera lock") = Some(task);
+                    *self.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
                     return Ok(());
                 }
                 Err(e) => {
@@ -172,6 +197,24 @@ impl SimCamera {
     /// Switches what the camera sends from now on (open streams switch at the next frame).
     pub fn set_fault(&self, fault: Fault) {
         self.inner.fault.store(fault as u8, Ordering::SeqCst);
+    }
+
+    /// Requires HTTP Basic credentials `user:pass` from now on (`None`: open again); requests
+    /// without them get `401` with `WWW-Authenticate: Basic`.
+    pub fn require_basic_auth(&self, user_pass: Option<&str>) {
+        *lock(&self.inner.auth) =
+            user_pass.map(|up| format!("Basic {}", base64_encode(up.as_bytes())));
+    }
+
+    /// The `Authorization` header of the last request, if it had one.
+    pub fn last_authorization(&self) -> Option<String> {
+        lock(&self.inner.last_authorization).clone()
+    }
+
+    /// Serves `frames` from the next frame on instead of the ones given at start (`None`: back to
+    /// those).
+    pub fn set_frames(&self, frames: Option<Vec<Bytes>>) {
+        *lock(&self.inner.override_frames) = frames.filter(|f| !f.is_empty());
     }
 
     /// Counters.
@@ -189,6 +232,32 @@ impl Drop for SimCamera {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Standard base64 (for the Basic credentials the camera expects).
+fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Accept loop. Connection tasks live in a `JoinSet` owned by this task, so aborting it (power
@@ -243,12 +312,15 @@ async fn refuse(mut sock: TcpStream) {
     let _ = sock.shutdown().await;
 }
 
-/// Reads one request head (up to 8 KiB); returns the path and whether the client asked to close
-/// the connection, or `None` at EOF.
-async fn read_request(
-    sock: &mut TcpStream,
-    buf: &mut Vec<u8>,
-) -> io::Result<Option<(String, bool)>> {
+/// One request head as the camera reads it.
+struct RequestHead {
+    path: String,
+    close: bool,
+    authorization: Option<String>,
+}
+
+/// Reads one request head (up to 8 KiB), or `None` at EOF.
+async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<RequestHead>> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -257,7 +329,16 @@ async fn read_request(
             let _method = words.next();
             let path = words.next().unwrap_or("/").to_owned();
             let close = head.to_ascii_lowercase().contains("connection: close");
-            return Ok(Some((path, close)));
+            let authorization = head.lines().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+                    .map(|(_, v)| v.trim().to_owned())
+            });
+            return Ok(Some(RequestHead {
+                path,
+                close,
+                authorization,
+            }));
         }
         if buf.len() > 8192 {
             return Err(io::Error::new(
@@ -276,8 +357,23 @@ async fn read_request(
 
 async fn handle(mut sock: TcpStream, inner: &Inner) -> io::Result<()> {
     let mut buf = Vec::new();
-    while let Some((path, close)) = read_request(&mut sock, &mut buf).await? {
-        let path = path.split('?').next().unwrap_or("/");
+    while let Some(req) = read_request(&mut sock, &mut buf).await? {
+        *lock(&inner.last_authorization) = req.authorization.clone();
+        let required = lock(&inner.auth).clone();
+        if required.is_some() && req.authorization != required {
+            let body = "401 Unauthorized\n";
+            let head = format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"camera\"\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(head.as_bytes()).await?;
+            continue;
+        }
+        if Fault::from_u8(inner.fault.load(Ordering::SeqCst)) == Fault::Drip {
+            return drip(&mut sock).await;
+        }
+        let close = req.close;
+        let path = req.path.split('?').next().unwrap_or("/");
         match path {
             "/capture" | "/capture.jpg" | "/jpg" => capture(&mut sock, inner).await?,
             "/stream" | "/mjpeg/1" => return stream(&mut sock, inner).await,
@@ -299,8 +395,21 @@ async fn handle(mut sock: TcpStream, inner: &Inner) -> io::Result<()> {
 
 /// The fixture frame for frame number `k`.
 fn frame(inner: &Inner, k: u64) -> Bytes {
+    if let Some(frames) = lock(&inner.override_frames).as_ref() {
+        return frames[(k / inner.hold) as usize % frames.len()].clone();
+    }
     let i = (k / inner.hold) as usize % inner.frames.len();
     inner.frames[i].clone()
+}
+
+/// A response head sent one byte a second, forever.
+async fn drip(sock: &mut TcpStream) -> io::Result<()> {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=x\r\n";
+    for b in head.iter().cycle() {
+        sock.write_all(&[*b]).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(())
 }
 
 /// Deterministic junk (xorshift) that contains no JPEG markers' structure worth decoding.
@@ -326,7 +435,7 @@ async fn capture(sock: &mut TcpStream, inner: &Inner) -> io::Result<()> {
     let fault = Fault::from_u8(inner.fault.load(Ordering::SeqCst));
     let jpeg = frame(inner, k);
     let body: Bytes = match fault {
-        Fault::None => jpeg,
+        Fault::None | Fault::Drip => jpeg,
         Fault::Garbage => garbage(jpeg.len(), k).into(),
         Fault::Truncated => jpeg.slice(..jpeg.len() * 6 / 10),
         Fault::EndlessPart => {
@@ -399,7 +508,7 @@ async fn stream(sock: &mut TcpStream, inner: &Inner) -> io::Result<()> {
                 chunk(sock, &jpeg[..jpeg.len() / 2]).await?;
                 return endless(sock, inner, true).await;
             }
-            Fault::None | Fault::Truncated => {}
+            Fault::None | Fault::Truncated | Fault::Drip => {}
         }
         let body = if fault == Fault::Truncated {
             jpeg.slice(..jpeg.len() * 6 / 10)

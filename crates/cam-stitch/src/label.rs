@@ -1,12 +1,12 @@
-//! The placeholder tile of a camera that is down: a flat dark tile (painted by cam-stitch) with
-//! a label such as "camera 2 offline", drawn with a built-in 5x7 bitmap font (no font files).
+//! Text on placeholder tiles ("camera 2 offline"), drawn with a built-in 5x7 bitmap font (no
+//! font files), as the camera relay has always drawn it.
 
-use crate::frames::Rgb;
+use crate::rgb::RgbImage;
 
-/// Background of a placeholder tile.
-pub const TILE_RGB: [u8; 3] = [48, 48, 56];
-/// Text colour.
-pub const TEXT_RGB: [u8; 3] = [235, 200, 80];
+/// Background of a placeholder tile in the [`crate::LiveStitcher`] (a dark slate).
+pub const PLACEHOLDER_RGB: [u8; 3] = [48, 48, 56];
+/// Colour of a placeholder tile's label (amber).
+pub const LABEL_RGB: [u8; 3] = [235, 200, 80];
 
 /// 5x7 glyphs, one byte per row, bit 4 = leftmost column.
 fn glyph(c: char) -> [u8; 7] {
@@ -54,18 +54,29 @@ fn glyph(c: char) -> [u8; 7] {
     }
 }
 
-/// Draws `text` (lower-case letters, digits, `:.-`) centred in columns `x0..x0 + width`, as large
-/// as fits (up to 6 px per font pixel).
-pub fn draw_label(img: &mut Rgb, x0: u32, width: u32, text: &str) {
+/// Draws `text` in `colour`, centred in columns `x0..x0 + width` of `img` and vertically, as
+/// large as fits (up to 6 image pixels per font pixel). The font has lower-case letters (upper
+/// case is drawn as lower case), digits and `:.-`; other characters are blank.
+///
+/// ```
+/// use cam_stitch::{draw_label, RgbImage, LABEL_RGB};
+/// let mut tile = RgbImage::new(200, 60);
+/// draw_label(&mut tile, 0, 200, "camera 1 offline", LABEL_RGB);
+/// let lit = tile.as_bytes().chunks(3).filter(|p| *p == LABEL_RGB).count();
+/// assert!(lit > 100);
+/// ```
+pub fn draw_label(img: &mut RgbImage, x0: u32, width: u32, text: &str, colour: [u8; 3]) {
     let (w, h) = img.size();
     let chars: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
     if chars.is_empty() || x0 >= w {
         return;
     }
     let width = width.min(w - x0);
-    let cell_w = 6 * chars.len() as u32; // 5 columns + 1 space per glyph, in font pixels
-    let scale = (width * 9 / 10 / cell_w).clamp(1, 6).min((h / 9).max(1));
-    let text_w = cell_w * scale;
+    let cell_w = (6 * chars.len()).min(u32::MAX as usize) as u32; // 5 columns + 1 space per glyph
+    let scale = (width.saturating_mul(9) / 10 / cell_w)
+        .clamp(1, 6)
+        .min((h / 9).max(1));
+    let text_w = cell_w.saturating_mul(scale);
     let left = x0 + width.saturating_sub(text_w) / 2;
     let top = h.saturating_sub(7 * scale) / 2;
     let stride = w as usize * 3;
@@ -83,15 +94,44 @@ pub fn draw_label(img: &mut Rgb, x0: u32, width: u32, text: &str) {
                         continue;
                     }
                     for dx in 0..scale {
-                        let x = left + (i as u32 * 6 + col) * scale + dx;
-                        if x >= x0 + width || x >= w {
+                        let x = u64::from(left)
+                            + (i as u64 * 6 + u64::from(col)) * u64::from(scale)
+                            + u64::from(dx);
+                        if x >= u64::from(x0 + width) || x >= u64::from(w) {
                             continue;
                         }
                         let o = y as usize * stride + x as usize * 3;
-                        bytes[o..o + 3].copy_from_slice(&TEXT_RGB);
+                        if let Some(px) = bytes.get_mut(o..o + 3) {
+                            px.copy_from_slice(&colour);
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_inside_the_columns_only() {
+        let mut img = RgbImage::new(300, 50);
+        draw_label(&mut img, 100, 100, "camera 1 offline", LABEL_RGB);
+        for y in 0..50 {
+            for x in 0..300 {
+                let lit = img.pixel(x, y) == Some(LABEL_RGB);
+                assert!(!lit || (100..200).contains(&x), "({x}, {y}) lit");
+            }
+        }
+        let lit = img.as_bytes().chunks(3).filter(|p| *p == LABEL_RGB).count();
+        assert!(lit > 50, "{lit}");
+        // Out of range or empty: nothing drawn, no panic.
+        draw_label(&mut img, 400, 100, "x", LABEL_RGB);
+        draw_label(&mut img, 0, 0, "x", LABEL_RGB);
+        draw_label(&mut img, 0, 300, "", LABEL_RGB);
+        let mut tiny = RgbImage::new(1, 1);
+        draw_label(&mut tiny, 0, 1, "camera 0 connecting", LABEL_RGB);
     }
 }
