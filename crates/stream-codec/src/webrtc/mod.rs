@@ -16,6 +16,7 @@
 //!   [`WhepServer::watch_viewers`] count them.
 //! * [`H264Track`]: encoder + server: encodes only while a viewer is connected.
 //! * [`WHEP_PLAYER_JS`]: the browser side, a small WHEP player for a `<video>` element.
+//! * [`WhepViewer`]: a receiving WHEP client on its own UDP socket (tests, load generators).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,6 +38,7 @@ mod error;
 mod sdp;
 mod server;
 mod track;
+mod viewer;
 
 pub use candidates::default_candidate_ips;
 pub use encoder::{AccessUnit, H264Encoder, H264Settings, Yuv420};
@@ -44,6 +46,7 @@ pub use error::{WebrtcError, WhepError};
 pub use sdp::SDP_CONTENT_TYPE;
 pub use server::{WhepAnswer, WhepConfig, WhepServer, WhepStats};
 pub use track::{H264Track, Pushed};
+pub use viewer::{ViewerEvent, WhepViewer};
 
 /// A browser-side WHEP player (JavaScript, no dependencies): `new WhepPlayer(video, '/whep')`,
 /// `await player.start()`, `player.stats` (frames, fps, kbit/s, jitter buffer delay, display
