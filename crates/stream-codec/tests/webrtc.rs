@@ -448,3 +448,52 @@ fn bad_requests_get_clear_4xx() {
         || viewer.frames() >= 5,
     );
 }
+
+mod mangled_offers {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A real receive-only H.264 offer (from the crate's WHEP viewer).
+    fn real_offer() -> String {
+        let addr = "127.0.0.1:0".parse().expect("addr");
+        stream_codec::webrtc::WhepViewer::new(addr)
+            .expect("viewer")
+            .1
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+        /// A real offer with lines dropped, duplicated or cut: the server answers 201 or a 4xx,
+        /// never panics, and keeps no session for a refused offer.
+        #[test]
+        fn never_panic_and_answer_201_or_4xx(
+            edits in proptest::collection::vec((0usize..64, 0u8..3, 0usize..40), 1..6)
+        ) {
+            let rt = runtime();
+            let server = bind(&rt, loopback_config());
+            let offer = real_offer();
+            let mut lines: Vec<String> = offer.lines().map(str::to_owned).collect();
+            for (at, op, cut) in edits {
+                if lines.is_empty() { break; }
+                let i = at % lines.len();
+                match op {
+                    0 => { lines.remove(i); }
+                    1 => { let l = lines[i].clone(); lines.insert(i, l); }
+                    _ => { let l = &mut lines[i]; let c = cut.min(l.len()); l.truncate(c); }
+                }
+            }
+            let mangled = lines.join("\r\n") + "\r\n";
+            let before = server.viewers();
+            match rt.block_on(server.offer(Some(SDP_CONTENT_TYPE), mangled.as_bytes())) {
+                Ok(answer) => prop_assert!(answer.sdp.starts_with("v=0")),
+                Err(e) => {
+                    prop_assert!((400..500).contains(&e.status()), "{e}");
+                    prop_assert_eq!(server.viewers(), before);
+                }
+            }
+            // The server task is still alive.
+            let err = rt.block_on(server.delete("nope")).expect_err("unknown");
+            prop_assert_eq!(err.status(), 404);
+        }
+    }
+}

@@ -471,7 +471,14 @@ impl SessionLoop {
     fn command(&mut self, command: Command) {
         match command {
             Command::Offer { sdp, reply } => {
-                let result = self.create(&sdp);
+                // str0m parses the offer; a panic on a hostile offer must not stop every session.
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.create(&sdp)))
+                        .unwrap_or_else(|_| {
+                            Err(WhepError::MalformedSdp(
+                                "the WebRTC stack could not process this offer".into(),
+                            ))
+                        });
                 if let Ok(answer) = &result {
                     tracing::info!(
                         "webrtc: session {} created ({} open)",

@@ -144,20 +144,36 @@ impl WhepViewer {
                 addr: self.local,
                 source,
             })?;
-        let input = match self.socket.recv_from(&mut self.buf) {
-            Ok((n, source)) => {
-                match Receive::new(Protocol::Udp, source, self.local, &self.buf[..n]) {
-                    Ok(r) => Input::Receive(Instant::now(), r),
-                    Err(_) => return Ok(events),
+        let mut first = true;
+        // The first datagram within `wait`, then whatever else is already queued (bounded).
+        for _ in 0..64 {
+            let input = match self.socket.recv_from(&mut self.buf) {
+                Ok((n, source)) => {
+                    match Receive::new(Protocol::Udp, source, self.local, &self.buf[..n]) {
+                        Ok(r) => Input::Receive(Instant::now(), r),
+                        Err(_) => continue,
+                    }
                 }
+                Err(_) if first => Input::Timeout(Instant::now()),
+                Err(_) => break,
+            };
+            let timed_out = matches!(input, Input::Timeout(_));
+            if self.rtc.handle_input(input).is_err() {
+                self.alive = false;
+                events.push(ViewerEvent::Disconnected);
+                let _ = self.socket.set_nonblocking(false);
+                return Ok(events);
             }
-            Err(_) => Input::Timeout(Instant::now()),
-        };
-        if self.rtc.handle_input(input).is_err() {
-            self.alive = false;
-            events.push(ViewerEvent::Disconnected);
-            return Ok(events);
+            self.drain(&mut events);
+            if timed_out || !self.alive {
+                break;
+            }
+            if first {
+                first = false;
+                let _ = self.socket.set_nonblocking(true);
+            }
         }
+        let _ = self.socket.set_nonblocking(false);
         self.drain(&mut events);
         Ok(events)
     }
