@@ -384,7 +384,14 @@ async fn decode_rate(
     d: Duration,
 ) -> [f64; 3] {
     let count = |j: &serde_json::Value| -> [f64; 3] {
-        std::array::from_fn(|i| j["cameras"][i]["decoded_frames"].as_f64().unwrap())
+        // (`frames` counted decoded frames in the relay before the fix.)
+        let c = &j["cameras"];
+        std::array::from_fn(|i| {
+            c[i]["decoded_frames"]
+                .as_f64()
+                .or(c[i]["frames"].as_f64())
+                .unwrap()
+        })
     };
     let a = count(&health(addr).await);
     count_frames(v, d).await;

@@ -1,19 +1,18 @@
 //! The camera relay against the programs that must read it and the faults that need a separate
 //! process: the old Python client (FF D8 / FF D9 loop), `ffmpeg -i http://.../stream`, curl,
 //! headless Chromium, an RTSP camera served from ffmpeg's RTP output, RSS over 1000
-//! connect/disconnect cycles, bad configs.
+//! connect/disconnect cycles, the `fake_camera` example. The relay runs as a real process
+//! (`relay_support`), simulated cameras come from stream-codec's `sim_camera`.
 //!
-//! Needs the built examples and external programs, so `cargo test` does not run it
-//! (`test = false`); `scripts/test.d/40-relay.sh` builds the examples and runs it:
-//! `cargo build --example camera_relay --example fake_camera && cargo test --test relay_external`.
+//! Needs external programs, so `cargo test` does not run it (`test = false`);
+//! `scripts/test.d/40-relay.sh` builds the examples and runs it.
 #![allow(clippy::unwrap_used)]
 
 mod relay_support;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use relay_support::*;

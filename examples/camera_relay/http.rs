@@ -77,23 +77,24 @@ async fn auth(S(app): S<Arc<App>>, req: Request, next: Next) -> Response {
 }
 
 /// A viewer of the hub, or `503` + `Retry-After` at `--max-viewers`.
-fn subscribe(app: &App) -> Result<Subscriber<Part>, Response> {
+fn subscribe(app: &App) -> Result<Subscriber<Part>, Box<Response>> {
     let opts = SubscribeOptions {
         fresh: Some(Duration::from_millis(500)),
         ..Default::default()
     };
-    let full = |e| {
-        reply(
+    let retry = Some((header::RETRY_AFTER, "1"));
+    let busy = |e| {
+        Box::new(reply(
             StatusCode::SERVICE_UNAVAILABLE,
-            Some((header::RETRY_AFTER, "1")),
+            retry,
             format!("{e}\n"),
-        )
+        ))
     };
-    app.st.hub.subscribe(opts).map_err(full)
+    app.st.hub.subscribe(opts).map_err(busy)
 }
 
 async fn stream(S(app): S<Arc<App>>) -> Result<Response, Response> {
-    let parts = subscribe(&app)?.into_stream();
+    let parts = subscribe(&app).map_err(|r| *r)?.into_stream();
     let body = Body::from_stream(futures_util::StreamExt::map(parts, |p| {
         Ok::<_, std::io::Error>(p.item.part)
     }));
@@ -164,7 +165,7 @@ async fn snapshot(S(app): S<Arc<App>>) -> Result<Response, Response> {
     }
     // No recent panorama: be a viewer (which wakes the cameras) until a panorama shows every
     // camera live, or for at most 3 s (then the newest one, placeholders and all).
-    let (mut viewer, mut newest) = (subscribe(&app)?, None);
+    let (mut viewer, mut newest) = (subscribe(&app).map_err(|r| *r)?, None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     while let Ok(Some(p)) = tokio::time::timeout_at(deadline, viewer.next()).await {
         let all_live = p.item.all_live;

@@ -184,8 +184,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let fanout = FanoutConfig {
         max_subscribers: Some(max_viewers),
     };
-    let mut live_opts = cam_stitch::LiveOptions::default();
-    live_opts.quality = args.quality;
+    let live_opts = cam_stitch::LiveOptions {
+        quality: args.quality,
+        ..Default::default()
+    };
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
     let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
         (phase, phase, phase, phase);

@@ -10,4 +10,5 @@ for tool in ffmpeg curl chromium; do
     command -v "$tool" >/dev/null || { echo "40-relay: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
 cargo build -p posecam --all-features --example camera_relay --example fake_camera
+export POSECAM_RELAY_PREBUILT=1
 cargo test -p posecam --all-features --test relay_external -- --test-threads=2

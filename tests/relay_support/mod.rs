@@ -98,10 +98,15 @@ pub fn spawn_relay_with(prefix: &[&str], args: &[&str]) -> RelayProc {
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("start camera_relay");
+    // The address line (an older relay printed its log to stdout first).
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("relay prints its address");
+    for _ in 0..100 {
+        line.clear();
+        if out.read_line(&mut line).unwrap_or(0) == 0 || line.contains("camera relay on") {
+            break;
+        }
+    }
     let addr = line
         .split("http://")
         .nth(1)

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cam_stitch::{Config, JpegCodec, Plan, PlanOptions, RgbImage, decode_image};
+use cam_stitch::{Config, ImageFormat, Plan, PlanOptions, RgbImage, StitchError, decode_image};
 
 struct Args {
     config: PathBuf,
@@ -106,27 +106,17 @@ fn run() -> Result<(), String> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
 
-    let ext = args
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let bytes = if ext == "jpg" || ext == "jpeg" {
-        let mut jpeg = Vec::new();
-        JpegCodec::new()
-            .and_then(|mut c| c.encode(pano.view(), args.quality, &mut jpeg))
-            .map_err(|e| e.to_string())?;
-        jpeg
-    } else {
-        let mut png = Vec::new();
-        let (w, h) = pano.size();
-        image::codecs::png::PngEncoder::new(&mut png)
-            .write_image_rgb(pano.as_bytes(), w, h)
-            .map_err(|e| e.to_string())?;
-        png
+    // PNG for any name not ending in .jpg/.jpeg (the CLI's contract).
+    let saved = match ImageFormat::from_path(&args.out) {
+        Some(ImageFormat::Jpeg) => pano.view().save_with_quality(&args.out, args.quality),
+        _ => pano.view().encode_png().and_then(|png| {
+            std::fs::write(&args.out, png).map_err(|source| StitchError::Write {
+                path: args.out.clone(),
+                source,
+            })
+        }),
     };
-    std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    saved.map_err(|e| e.to_string())?;
     let (w, h) = plan.output_size();
     println!("{w}x{h}");
     println!(
@@ -134,17 +124,6 @@ fn run() -> Result<(), String> {
         args.iters
     );
     Ok(())
-}
-
-trait WriteRgb {
-    fn write_image_rgb(self, data: &[u8], w: u32, h: u32) -> image::ImageResult<()>;
-}
-
-impl<W: std::io::Write> WriteRgb for image::codecs::png::PngEncoder<W> {
-    fn write_image_rgb(self, data: &[u8], w: u32, h: u32) -> image::ImageResult<()> {
-        use image::ImageEncoder as _;
-        self.write_image(data, w, h, image::ExtendedColorType::Rgb8)
-    }
 }
 
 fn main() -> ExitCode {

@@ -16,6 +16,14 @@ pub enum StitchError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// An image file could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
     /// The config is not valid JSON or does not have the expected shape.
     #[error("config JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -34,6 +34,11 @@
 //! colour conversion or chroma resampling, visually equal to the RGB path) when every frame
 //! allows it, and the RGB path ([`Plan`], OpenCV-equal pixels) otherwise.
 //!
+//! For a live relay (N cameras fed their newest frames, placeholder tiles for cameras that are
+//! missing, stale or offline, one JPEG per panorama, bad frames counted and contained) use
+//! [`LiveStitcher`], rendered when [`RenderSchedule`] says so; [`Config::sources`] picks each
+//! camera's URL from the same config file.
+//!
 //! Features: `rayon` (split rows across threads, [`PlanOptions::parallel`]), `turbojpeg`
 //! (libjpeg-turbo for [`JpegCodec`]), `opencv` (the old pipeline through OpenCV, in
 //! [`opencv_baseline`], for comparisons and benchmarks; RTSP cameras through `VideoCapture` in
@@ -73,7 +78,7 @@ pub use jpeg::{JpegBackend, JpegCodec, JpegHeader, decode_image, decode_jpeg, en
 pub use label::{LABEL_RGB, PLACEHOLDER_RGB, draw_label};
 pub use live::{CameraFrame, CameraStats, LiveOptions, LivePanorama, LiveStitcher, Tile};
 pub use plan::{Plan, PlanOptions};
-pub use rgb::{RgbImage, RgbView};
+pub use rgb::{ImageFormat, RgbImage, RgbView};
 pub use schedule::RenderSchedule;
 pub use stitcher::{JpegStitcher, StitchPath};
 pub use yuv::{Subsampling, YuvFrame, YuvInput, YuvPlan};

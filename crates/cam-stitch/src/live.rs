@@ -24,8 +24,12 @@ use crate::plan::{Plan, PlanOptions};
 use crate::rgb::{RgbImage, RgbView};
 
 /// Settings of a [`LiveStitcher`].
+///
+/// ```
+/// let options = cam_stitch::LiveOptions { quality: 90, ..Default::default() };
+/// assert_eq!(options.stale, std::time::Duration::from_secs(1));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct LiveOptions {
     /// JPEG quality of the panorama (1..=100, default 80).
     pub quality: u8,
@@ -195,8 +199,19 @@ impl Slot {
 }
 
 /// Stitches N live cameras: feed each camera's newest frame as it arrives, call
-/// [`LiveStitcher::render`] whenever a panorama is wanted. See the [module docs](self) for
-/// what it renders.
+/// [`LiveStitcher::render`] whenever a panorama is wanted.
+///
+/// What it renders (the camera relay's compositor, kept as it was): each camera's newest frame
+/// if it is younger than [`LiveOptions::stale`] (1 s), else a placeholder tile in
+/// [`PLACEHOLDER_RGB`] with a label in [`LABEL_RGB`]: the caller's while the camera is marked
+/// offline ([`LiveStitcher::set_offline`], e.g. "camera 1 offline"), "camera 1 no picture"
+/// before its first frame, "camera 1 stale" once its frame is old. The plan is rebuilt when a
+/// camera's frame size changes (a camera without a frame keeps its last size, else
+/// [`LiveOptions::default_size`]). JPEG frames are decoded at render time, only the newest of
+/// each camera, each camera with its own codec (in parallel with the `rayon` feature and
+/// [`PlanOptions::parallel`]). A frame that does not decode costs its camera that frame and
+/// nothing more: it is counted ([`CameraStats`]), the camera keeps its previous frame (which
+/// goes stale), and the codec is fresh for the next one.
 ///
 /// It is `Send` and synchronous: run `render` where blocking is fine (e.g. tokio's
 /// `spawn_blocking`, moving the stitcher in and out).

@@ -97,6 +97,99 @@ impl RgbImage {
     }
 }
 
+/// Image file formats [`RgbView::save`] writes, chosen by the path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// PNG (`.png`): lossless.
+    Png,
+    /// Baseline JPEG, 4:2:0 (`.jpg`, `.jpeg`).
+    Jpeg,
+}
+
+impl ImageFormat {
+    /// The format for a path's extension (case-insensitive), `None` if it is neither.
+    ///
+    /// ```
+    /// use cam_stitch::ImageFormat;
+    /// assert_eq!(ImageFormat::from_path("out/pano.JPG"), Some(ImageFormat::Jpeg));
+    /// assert_eq!(ImageFormat::from_path("pano.png"), Some(ImageFormat::Png));
+    /// assert_eq!(ImageFormat::from_path("pano.bmp"), None);
+    /// ```
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Option<ImageFormat> {
+        let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "png" => Some(ImageFormat::Png),
+            "jpg" | "jpeg" => Some(ImageFormat::Jpeg),
+            _ => None,
+        }
+    }
+}
+
+impl RgbImage {
+    /// Writes the image to `path` as PNG or JPEG (quality 90), by the path's extension.
+    /// See [`RgbView::save_with_quality`].
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.view().save(path)
+    }
+}
+
+impl RgbView<'_> {
+    /// Writes the image to `path` as PNG or JPEG (quality 90), by the path's extension.
+    /// See [`RgbView::save_with_quality`].
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.save_with_quality(path, 90)
+    }
+
+    /// Writes the image to `path`: PNG for `.png`, JPEG at `quality` (1..=100, 4:2:0, the
+    /// fastest backend compiled in) for `.jpg`/`.jpeg`; any other extension is an error.
+    ///
+    /// ```
+    /// let mut pano = cam_stitch::RgbImage::new(64, 32);
+    /// pano.as_mut_bytes().fill(128);
+    /// let dir = std::env::temp_dir().join(format!("cam-stitch-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// pano.save(dir.join("pano.png"))?;
+    /// pano.view().save_with_quality(dir.join("pano.jpg"), 95)?;
+    /// assert_eq!(cam_stitch::decode_image(&std::fs::read(dir.join("pano.png")).unwrap())?, pano);
+    /// assert!(pano.save(dir.join("pano.bmp")).is_err());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), cam_stitch::StitchError>(())
+    /// ```
+    pub fn save_with_quality(&self, path: impl AsRef<std::path::Path>, quality: u8) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = match ImageFormat::from_path(path) {
+            Some(ImageFormat::Jpeg) => crate::jpeg::encode_jpeg(*self, quality)?,
+            Some(ImageFormat::Png) => self.encode_png()?,
+            None => {
+                return Err(StitchError::Encode(format!(
+                    "{}: unknown image format (use .png, .jpg or .jpeg)",
+                    path.display()
+                )));
+            }
+        };
+        std::fs::write(path, bytes).map_err(|source| StitchError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The image as a PNG file's bytes.
+    pub fn encode_png(&self) -> Result<Vec<u8>> {
+        use image::ImageEncoder as _;
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(
+                self.as_bytes(),
+                self.width(),
+                self.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| StitchError::Encode(e.to_string()))?;
+        Ok(png)
+    }
+}
+
 /// A borrowed, tightly packed 8-bit, 3-channel image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RgbView<'a> {

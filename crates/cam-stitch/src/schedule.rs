@@ -1,32 +1,33 @@
-//! When a live panorama should be rendered (sans-IO): the camera relay's compositor policy.
-//!
-//! Render when every live camera has a new frame since the last panorama, or
-//! [`RenderSchedule::max_wait`] after the first new frame (one slow camera never stalls the
-//! others), at once when a tile changes between live and placeholder, and every
-//! [`RenderSchedule::heartbeat`] (so placeholders show even with every camera down); never more
-//! than [`RenderSchedule::max_fps`] times a second.
-//!
-//! ```
-//! use std::time::{Duration, Instant};
-//! use cam_stitch::{RenderSchedule, Tile};
-//!
-//! let mut schedule = RenderSchedule::new(30.0, Duration::from_millis(50), Duration::from_millis(500));
-//! let t0 = Instant::now();
-//! let tiles = vec![Tile::Live { seq: 1 }, Tile::Live { seq: 1 }];
-//! assert_eq!(schedule.next(&tiles, None, t0), None); // first panorama: now
-//! schedule.rendered(tiles, t0);
-//! let one_new = vec![Tile::Live { seq: 2 }, Tile::Live { seq: 1 }];
-//! let t1 = t0 + Duration::from_millis(40);
-//! assert_eq!(schedule.next(&one_new, None, t1), Some(t1 + Duration::from_millis(50))); // wait for camera 1
-//! let both_new = vec![Tile::Live { seq: 2 }, Tile::Live { seq: 2 }];
-//! assert_eq!(schedule.next(&both_new, None, t1), None); // every live camera has a new frame
-//! ```
+//! When a live panorama should be rendered: [`RenderSchedule`].
 
 use std::time::{Duration, Instant};
 
 use crate::live::Tile;
 
-/// The render policy of a live stitcher (see the [module docs](self)).
+/// When a live panorama should be rendered (sans-IO): the camera relay's compositor policy.
+///
+/// Render when every live camera has a new frame since the last panorama, or
+/// [`RenderSchedule::max_wait`] after the first new frame (one slow camera never stalls the
+/// others), at once when a tile changes between live and placeholder, and every
+/// [`RenderSchedule::heartbeat`] (so placeholders show even with every camera down); never more
+/// than [`RenderSchedule::max_fps`] times a second.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use cam_stitch::{RenderSchedule, Tile};
+///
+/// let ms = Duration::from_millis;
+/// let mut schedule = RenderSchedule::new(30.0, ms(50), ms(500));
+/// let t0 = Instant::now();
+/// let tiles = vec![Tile::Live { seq: 1 }, Tile::Live { seq: 1 }];
+/// assert_eq!(schedule.next(&tiles, None, t0), None); // first panorama: now
+/// schedule.rendered(tiles, t0);
+/// let one_new = vec![Tile::Live { seq: 2 }, Tile::Live { seq: 1 }];
+/// let t1 = t0 + ms(40);
+/// assert_eq!(schedule.next(&one_new, None, t1), Some(t1 + ms(50))); // wait for camera 1
+/// let both_new = vec![Tile::Live { seq: 2 }, Tile::Live { seq: 2 }];
+/// assert_eq!(schedule.next(&both_new, None, t1), None); // every live camera has a new frame
+/// ```
 #[derive(Debug, Clone)]
 pub struct RenderSchedule {
     /// Most panoramas per second.

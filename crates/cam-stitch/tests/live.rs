@@ -257,8 +257,10 @@ fn a_bad_frame_costs_its_camera_one_frame_and_nothing_more() {
 #[test]
 fn plan_follows_a_camera_size_change_and_limits_hold() {
     let t = Instant::now();
-    let mut options = LiveOptions::default();
-    options.max_jpeg_bytes = 50_000;
+    let options = LiveOptions {
+        max_jpeg_bytes: 50_000,
+        ..Default::default()
+    };
     let mut live = LiveStitcher::new(config(), options).unwrap();
     // Before any frame: every camera at the default size, all placeholders.
     let pano = live.render(t).unwrap();

@@ -10,7 +10,8 @@
 //! `DANCER.csv`: no header, one row per sample (`ceil(duration x F)` rows), 36 integer columns
 //! (OpenPose-18 x, y in pixels; 0 for a missing part or a sample without a person). `OUT.json` /
 //! `RICH.csv`: timestamps, all 33 landmarks with visibility and presence (see
-//! `pose_core::extract`). Exit status: 0 on success, 1 on an error (unreadable video, missing
+//! `pose_core::extract`); `OUT.json` also has each pose's 33 world landmarks in metres
+//! (`"world": [[x, y, z], ...]`). Exit status: 0 on success, 1 on an error (unreadable video, missing
 //! model, unwritable output), 2 on bad arguments.
 
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ struct Args {
     /// The old 36-column CSV (no header).
     #[arg(long)]
     out: PathBuf,
-    /// Also write the rich track as JSON (timestamps, 33 landmarks, visibility).
+    /// Also write the rich track as JSON (timestamps, 33 landmarks, visibility, world landmarks).
     #[arg(long)]
     json: Option<PathBuf>,
     /// Also write the rich track as CSV.

@@ -12,9 +12,12 @@
 //!   index, time, frame time, score and the 33 landmarks' `x, y, z, visibility, presence`
 //!   (empty fields when no person was found);
 //! * JSON ([`PoseTrack::write_json`]): the [`PoseTrack`] itself, landmarks as
-//!   `[x, y, z, visibility, presence]`.
+//!   `[x, y, z, visibility, presence]` and, when the model gave them, the 3D world landmarks as
+//!   `"world": [[x, y, z], ...]` (metres, see [`crate::pose::WorldLandmarks`]) beside
+//!   `"landmarks"`; tracks written before `"world"` existed still read.
 //!
-//! The rich formats read back exactly ([`PoseTrack::load`]), so a server can cache a track.
+//! The rich formats read back exactly ([`PoseTrack::load`]), so a server can cache a track; the
+//! rich CSV has no world landmarks (they read back as `None`): use JSON to keep them.
 //!
 //! ```
 //! use pose_core::extract::{ExtractOptions, PoseTrack, TimedFrame, extract};
@@ -789,6 +792,39 @@ mod tests {
             assert_eq!(PoseTrack::load(dir.join(name)).unwrap(), t, "{name}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn json_keeps_world_landmarks_and_reads_tracks_without_them() {
+        let mut t = track();
+        for (k, s) in t.samples.iter_mut().enumerate() {
+            if let Some(p) = &mut s.pose {
+                *p = p.with_world(std::array::from_fn(|i| {
+                    [0.1 * k as f32, -0.01 * i as f32, 0.123_456_79]
+                }));
+            }
+        }
+        let mut json = Vec::new();
+        t.write_json(&mut json).unwrap();
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert!(
+            text.contains("\"world\":[[0.0,-0.0,0.12345679],[0.0,-0.01,"),
+            "{text}"
+        );
+        assert_eq!(PoseTrack::read_json(&json[..]).unwrap(), t);
+        // A track file from before world landmarks: no "world" key anywhere.
+        let old = track();
+        let mut json = Vec::new();
+        old.write_json(&mut json).unwrap();
+        assert!(!String::from_utf8(json.clone()).unwrap().contains("world"));
+        let back = PoseTrack::read_json(&json[..]).unwrap();
+        assert_eq!(back, old);
+        assert!(
+            back.samples
+                .iter()
+                .flat_map(|s| s.pose)
+                .all(|p| p.world.is_none())
+        );
     }
 
     #[test]

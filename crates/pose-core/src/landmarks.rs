@@ -89,7 +89,8 @@ impl LandmarkResult {
         )
     }
 
-    /// The result as a [`Pose`] (score = pose presence).
+    /// The result as a [`Pose`] (score = pose presence), with the world landmarks unless the
+    /// model gave none (all zero).
     pub fn to_pose(&self) -> Pose {
         let landmarks = self.landmarks.map(|l| Landmark {
             x: l[0] as f32,
@@ -98,7 +99,12 @@ impl LandmarkResult {
             visibility: l[3] as f32,
             presence: l[4] as f32,
         });
-        Pose::new(landmarks, self.presence)
+        let pose = Pose::new(landmarks, self.presence);
+        if self.world.iter().flatten().all(|v| *v == 0.0) {
+            pose
+        } else {
+            pose.with_world(self.world.map(|p| p.map(|v| v as f32)))
+        }
     }
 }
 

@@ -53,7 +53,7 @@ pub use estimator::{FrameResult, PoseConfig, PoseEstimator, StageTimes};
 pub use frame::{RgbFrame, RgbImage};
 pub use landmarks::LandmarkResult;
 pub use pool::{EstimatorPool, PooledEstimator};
-pub use pose::{Landmark, LandmarkName, Pose};
+pub use pose::{Landmark, LandmarkName, Pose, WorldLandmarks};
 pub use roi::Roi;
 pub use runtime::{ModelKind, Optimization, RuntimeConfig};
 pub use tracker::{TrackState, TrackedPose, Tracker, TrackerConfig};

@@ -335,10 +335,31 @@ pub struct Keypoint {
     pub visibility: f32,
 }
 
+/// BlazePose's 33 world landmarks: `[x, y, z]` in metres, origin between the hips, in
+/// [`LandmarkName`] order (model output `Identity_4`, rotated by the ROI rotation like
+/// MediaPipe's `WorldLandmarkProjectionCalculator`: x right, y down, z away from the camera, as
+/// the image axes). Their visibility is the image landmark's.
+pub type WorldLandmarks = [[f32; 3]; NUM_LANDMARKS];
+
 /// One person's 33 landmarks and the pose score (the landmark model's pose presence, or the
-/// detector score when no landmark model ran).
+/// detector score when no landmark model ran), with the 3D world landmarks when the model gave
+/// them.
 ///
-/// Serializes as `{"score": S, "landmarks": [[x, y, z, visibility, presence], ... 33]}`.
+/// Serializes as `{"landmarks": [[x, y, z, visibility, presence], ... 33], "score": S,
+/// "world": [[x, y, z], ... 33]}`; `"world"` is left out when absent, and JSON without it (files
+/// written before it existed) still reads.
+///
+/// ```
+/// use pose_core::pose::Pose;
+/// let old = format!("{{\"landmarks\":[{}],\"score\":0.9}}", vec!["[1,2,0,0.9,0.9]"; 33].join(","));
+/// let pose: Pose = serde_json::from_str(&old)?;
+/// assert!(pose.world.is_none());
+/// let with_world = pose.with_world([[0.1, -0.5, 0.0]; 33]);
+/// let text = serde_json::to_string(&with_world)?;
+/// assert!(text.contains("\"world\":[[0.1,-0.5,0.0],"));
+/// assert_eq!(serde_json::from_str::<Pose>(&text)?, with_world);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Pose {
     /// The 33 landmarks in [`LandmarkName`] order.
@@ -346,22 +367,36 @@ pub struct Pose {
     pub landmarks: [Landmark; NUM_LANDMARKS],
     /// Pose score in `[0, 1]`.
     pub score: f32,
+    /// The 33 world landmarks in metres, when the landmark model gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "world_array")]
+    pub world: Option<WorldLandmarks>,
 }
 
 impl Default for Pose {
-    /// All landmarks zero (invisible), score 0.
+    /// All landmarks zero (invisible), score 0, no world landmarks.
     fn default() -> Self {
         Self {
             landmarks: [Landmark::default(); NUM_LANDMARKS],
             score: 0.0,
+            world: None,
         }
     }
 }
 
 impl Pose {
-    /// A pose from its landmarks and score.
+    /// A pose from its landmarks and score (no world landmarks).
     pub const fn new(landmarks: [Landmark; NUM_LANDMARKS], score: f32) -> Self {
-        Self { landmarks, score }
+        Self {
+            landmarks,
+            score,
+            world: None,
+        }
+    }
+
+    /// The same pose with these world landmarks.
+    pub const fn with_world(mut self, world: WorldLandmarks) -> Self {
+        self.world = Some(world);
+        self
     }
 
     /// The landmark called `name`.
@@ -499,6 +534,71 @@ mod landmark_array {
         d: D,
     ) -> Result<[Landmark; NUM_LANDMARKS], D::Error> {
         d.deserialize_tuple(NUM_LANDMARKS, V)
+    }
+}
+
+/// Serde for `Option<[[f32; 3]; 33]>`: `null`/absent or a sequence of exactly 33 `[x, y, z]`.
+mod world_array {
+    use super::{NUM_LANDMARKS, WorldLandmarks};
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<WorldLandmarks>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(points) => {
+                let mut t = s.serialize_tuple(NUM_LANDMARKS)?;
+                for p in points {
+                    t.serialize_element(p)?;
+                }
+                t.end()
+            }
+        }
+    }
+
+    struct Points;
+
+    impl<'de> Visitor<'de> for Points {
+        type Value = Option<WorldLandmarks>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "null or a sequence of {NUM_LANDMARKS} [x, y, z] points")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = [[0.0f32; 3]; NUM_LANDMARKS];
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(i, &self))?;
+            }
+            if seq.next_element::<[f32; 3]>()?.is_some() {
+                return Err(A::Error::invalid_length(NUM_LANDMARKS + 1, &self));
+            }
+            Ok(Some(out))
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<WorldLandmarks>, D::Error> {
+        d.deserialize_option(Points)
     }
 }
 
@@ -655,6 +755,39 @@ mod tests {
         assert_eq!(back, pose);
         let short = s.replacen("[0.0,1.0,-0.0,0.9,0.95],", "", 1);
         assert!(serde_json::from_str::<Pose>(&short).is_err());
+    }
+
+    #[test]
+    fn world_landmarks_round_trip_and_are_optional() {
+        let world: WorldLandmarks = std::array::from_fn(|i| {
+            [
+                0.01 * i as f32,
+                -0.333_333_3 * i as f32,
+                1.0 / (i as f32 + 3.0),
+            ]
+        });
+        let pose = sample_pose().with_world(world);
+        let s = serde_json::to_string(&pose).unwrap();
+        assert!(
+            s.contains(",\"world\":[[0.0,-0.0,0.33333334],[0.01,"),
+            "{s}"
+        );
+        assert_eq!(serde_json::from_str::<Pose>(&s).unwrap(), pose);
+        // Absent and null both read as None; a pose without world writes no "world" key.
+        let plain = serde_json::to_string(&sample_pose()).unwrap();
+        assert!(!plain.contains("world"));
+        assert_eq!(serde_json::from_str::<Pose>(&plain).unwrap().world, None);
+        let null = plain.replacen('}', ",\"world\":null}", 1);
+        assert_eq!(serde_json::from_str::<Pose>(&null).unwrap().world, None);
+        // 32 or 34 points are refused.
+        let short = s.replacen("[0.0,-0.0,0.33333334],", "", 1);
+        assert!(serde_json::from_str::<Pose>(&short).is_err());
+        let long = s.replacen(
+            "[0.0,-0.0,0.33333334],",
+            "[0.0,-0.0,0.33333334],[1,2,3],",
+            1,
+        );
+        assert!(serde_json::from_str::<Pose>(&long).is_err());
     }
 
     #[test]

@@ -73,12 +73,35 @@ fn dancer_clip_gives_one_row_per_sample_with_the_dancer_in_each() {
         );
     }
 
-    // The rich track reloads exactly from both formats.
+    // Every pose has its world landmarks, hip-centred, in metres.
+    for pose in track.samples.iter().flat_map(|s| s.pose) {
+        let world = pose.world.expect("world landmarks");
+        let hip = [0, 1, 2].map(|k| (world[23][k] + world[24][k]) / 2.0);
+        assert!(hip.iter().all(|v| v.abs() < 0.05), "{hip:?}");
+        let ankles = [0, 1, 2].map(|k| (world[27][k] + world[28][k]) / 2.0);
+        let d = (0..3)
+            .map(|k| (ankles[k] - world[0][k]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!((0.8..2.2).contains(&d), "nose to ankles {d} m");
+    }
+
+    // The rich track reloads exactly from both formats (the CSV has no world landmarks).
     let dir = std::env::temp_dir().join(format!("pose-core-extract-video-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for name in ["dancer.json", "dancer.csv"] {
+    let mut without_world = track.clone();
+    for s in &mut without_world.samples {
+        if let Some(p) = &mut s.pose {
+            p.world = None;
+        }
+    }
+    for (name, expected) in [("dancer.json", &track), ("dancer.csv", &without_world)] {
         track.save(dir.join(name)).unwrap();
-        assert_eq!(PoseTrack::load(dir.join(name)).unwrap(), track, "{name}");
+        assert_eq!(
+            &PoseTrack::load(dir.join(name)).unwrap(),
+            expected,
+            "{name}"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -533,3 +533,51 @@ fn no_person_and_two_persons() {
         assert!(est.estimate(&frame).expect("tiny frame runs").is_empty());
     });
 }
+
+/// The world landmarks (`Identity_4`, rotated by the ROI rotation) reach [`pose_core::Pose`]
+/// and match the reference's `world_landmarks`, for every golden frame and both models.
+#[test]
+fn world_landmarks_reach_the_pose() {
+    // Metres; the world landmarks follow the crop, so a decoder off by a grey level moves them.
+    let tol = if BIT_IDENTICAL { 2e-3 } else { 3e-2 };
+    let mut checked = 0;
+    for model in [ModelKind::Lite, ModelKind::Full] {
+        for name in golden_names() {
+            let js = read_json(&golden_dir().join(format!("{name}.json")));
+            let img = load_frame(&name);
+            let (res, poses) = with_estimator(model, |est| {
+                let res = est.process_detailed(&img.as_frame()).expect("pipeline");
+                let poses = est.estimate(&img.as_frame()).expect("pipeline");
+                (res, poses)
+            });
+            let golden = js["poses"].as_array().unwrap();
+            for (p, gp) in res.poses.iter().zip(golden) {
+                let g = &gp[model.name()];
+                if !p.is_present() || !g["present"].as_bool().unwrap_or(false) {
+                    continue;
+                }
+                let world = p.to_pose().world.expect("the model gives world landmarks");
+                let gw = g["world_landmarks"].as_array().unwrap();
+                assert_eq!(gw.len(), 33);
+                let mut max = 0.0f64;
+                for (w, gw) in world.iter().zip(gw) {
+                    for k in 0..3 {
+                        max = max.max((f64::from(w[k]) - f(&gw[k])).abs());
+                    }
+                }
+                assert!(max < tol, "{name} {model}: world landmarks off by {max} m");
+                // Hip-centred, metres: the hips' middle is near 0, the body about 1-2 m tall.
+                let hip = [0, 1, 2].map(|k| (world[23][k] + world[24][k]) / 2.0);
+                assert!(hip.iter().all(|v| v.abs() < 0.05), "{name}: {hip:?}");
+                checked += 1;
+            }
+            for pose in &poses {
+                assert!(
+                    pose.world.is_some(),
+                    "{name} {model}: estimate() keeps world"
+                );
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked} poses checked");
+}

@@ -10,6 +10,10 @@
 //!   by limb as angles ([`Limb`], [`PoseScore`], [`Hint`]); too little of the body gives
 //!   [`OutOfView`] rather than a number. Live: [`Scorer::score_at`] over a [`DancerTrack`]
 //!   window; offline: [`Scorer::align`] (DTW) gives a grade and the lag.
+//! * **View mode** ([`ViewScorer`]): the body in 3D ([`WorldPose`], BlazePose world landmarks)
+//!   compared in its own torso frame, so the camera's position drops out; the same per-limb
+//!   scores and hints, mirroring, [`ViewTrack`] windows and DTW; a pose without world landmarks
+//!   is scored in 2D by the robust score and flagged ([`ScoreBasis::Image`]).
 //!
 //! ```
 //! use pose_score::{DancerTrack, KeypointTable, Pose, Scorer, ScorerConfig, SeedMatcher};
@@ -53,6 +57,7 @@ mod scorer;
 mod seed;
 pub mod synthetic;
 mod table;
+mod view;
 mod window;
 
 pub use align::{AlignConfig, Alignment};
@@ -64,4 +69,8 @@ pub use normalizer::Normalizer;
 pub use scorer::{Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig};
 pub use seed::{SEED_NO_MATCH, SEED_THRESHOLD, SeedMatch, SeedMatcher};
 pub use table::{KeypointTable, MAX_ABS_VALUE, MIN_ABS_VALUE, SEED_COLUMNS, TableLimits};
+pub use view::{
+    BodyFrame, ScoreBasis, ViewConfig, ViewFeatures, ViewMatch, ViewScore, ViewScorer, ViewTrack,
+    WorldPose,
+};
 pub use window::{DancerTrack, MAX_TRACK_FRAMES, WindowMatch};

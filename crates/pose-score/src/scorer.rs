@@ -238,14 +238,9 @@ impl Scorer {
                 "visibility_threshold must be finite".to_owned(),
             ));
         }
-        // cos²(tol/2)^p = 0.5
-        let half = (c.tolerance_deg.to_radians() * 0.5).cos();
-        let p = (0.5f32.ln() / (half * half).ln())
-            .round()
-            .clamp(1.0, 4096.0) as u32;
         Ok(Self {
+            exponent: tolerance_exponent(c.tolerance_deg),
             config,
-            exponent: p,
         })
     }
 
@@ -459,17 +454,25 @@ impl Quick {
     }
 }
 
+/// The power `p` with `cos²(tol/2)^p = 0.5`: a limb `tolerance_deg` off scores 0.5.
+pub(crate) fn tolerance_exponent(tolerance_deg: f32) -> u32 {
+    let half = (tolerance_deg.to_radians() * 0.5).cos();
+    (0.5f32.ln() / (half * half).ln())
+        .round()
+        .clamp(1.0, 4096.0) as u32
+}
+
 /// `cos²(θ/2)` from `cos θ`; to the power `p` it is the limb score: 1 for the same direction,
 /// 0.5 at the tolerance, 0 when opposite.
 #[inline]
-fn half_cos_squared(cos: f32) -> f32 {
+pub(crate) fn half_cos_squared(cos: f32) -> f32 {
     (0.5 + 0.5 * cos).clamp(0.0, 1.0)
 }
 
 /// `x^p` lane by lane by repeated squaring: the same steps for every lane, so the compiler
 /// vectorises it (and one lane alone gives exactly the value it has in a whole array).
 #[inline]
-fn pow_lanes<const N: usize>(x: [f32; N], p: u32) -> [f32; N] {
+pub(crate) fn pow_lanes<const N: usize>(x: [f32; N], p: u32) -> [f32; N] {
     let mut result = [1.0f32; N];
     let mut base = x;
     let mut e = p;

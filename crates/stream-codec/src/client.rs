@@ -97,7 +97,35 @@ impl CameraStream {
     /// assert_eq!(camera.status().borrow().state, ClientState::Connecting);
     /// ```
     pub fn new(url: CameraUrl, config: ClientConfig) -> Self {
-        let (tx, rx) = watch::channel(ClientStatus::new(url.redacted().to_owned()));
+        let (tx, _) = watch::channel(ClientStatus::new(&url));
+        CameraStream::with_status(url, config, tx)
+    }
+
+    /// A stream that reports into an existing status channel: its counters go on from where
+    /// they are (a relay that closes an idle camera and opens it again keeps one status per
+    /// camera). The state becomes `Connecting` at once.
+    ///
+    /// ```
+    /// use stream_codec::{CameraUrl, client::{CameraStream, ClientStatus}};
+    /// let url = CameraUrl::parse("http://127.0.0.1:9/stream").expect("valid");
+    /// let (status, health) = tokio::sync::watch::channel(ClientStatus::new(&url));
+    /// let first = CameraStream::with_status(url.clone(), Default::default(), status.clone());
+    /// drop(first); // idle: closed
+    /// let again = CameraStream::with_status(url, Default::default(), status);
+    /// assert_eq!(health.borrow().url, again.status().borrow().url);
+    /// ```
+    pub fn with_status(
+        url: CameraUrl,
+        config: ClientConfig,
+        tx: watch::Sender<ClientStatus>,
+    ) -> Self {
+        tx.send_modify(|s| {
+            if s.state != ClientState::Connecting {
+                s.state = ClientState::Connecting;
+                s.since = Instant::now();
+            }
+        });
+        let rx = tx.subscribe();
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)

@@ -644,6 +644,11 @@ impl HttpDecoder {
                     return Some(Err(e));
                 }
                 None => {
+                    if self.decoder.is_none() && self.response.head().is_some() {
+                        // The head just completed with an empty body so far: judge it now
+                        // (a non-2xx status is reported in this call, not the next one).
+                        continue;
+                    }
                     if (self.response.is_done() || self.response.is_closed())
                         && !self.finished
                         && let Some(d) = &mut self.decoder

@@ -420,7 +420,7 @@ where
 }
 
 /// A response body that keeps its connection marked busy until it is finished or dropped.
-pub struct TrackedBody<B> {
+struct TrackedBody<B> {
     inner: B,
     _guard: InFlight,
 }

@@ -201,6 +201,75 @@ async fn silence_deadline() {
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
+/// A camera that sends corrupt parts as fast as it can: each is a skipped-part item, and the
+/// first-frame deadline still expires (reads are always ready, the deadline is checked anyway).
+#[tokio::test]
+async fn corrupt_parts_without_end_hit_the_frame_deadline() {
+    let cam = Camera::start(Serve::CorruptParts, Auth::None).await;
+    let config = ClientConfig {
+        first_frame_timeout: Duration::from_secs(1),
+        ..ClientConfig::default()
+    };
+    let mut camera = client::connect(&cam.url("/stream"), config).unwrap();
+    let start = Instant::now();
+    let (frames, skipped, fatal) = until_failure(&mut camera).await;
+    assert!(frames.is_empty());
+    assert!(skipped.len() > 10, "{}", skipped.len());
+    assert!(
+        matches!(skipped[0], ClientError::Decode(_)),
+        "{}",
+        skipped[0]
+    );
+    assert_eq!(fatal.timed_out_phase(), Some(Phase::FirstFrame), "{fatal}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(camera.status().borrow().errors, skipped.len() as u64 + 1);
+}
+
+/// A listener that never accepts, its backlog full: the SYN goes unanswered and the connect
+/// deadline expires.
+#[tokio::test]
+async fn connect_deadline() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue (never accepted).
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    let config = ClientConfig {
+        connect_timeout: Duration::from_millis(500),
+        ..ClientConfig::default()
+    };
+    let mut camera = client::connect(&format!("http://{addr}/stream"), config).unwrap();
+    let start = Instant::now();
+    let e = tokio::time::timeout(LIMIT, camera.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .expect_err("no accept");
+    assert_eq!(e.timed_out_phase(), Some(Phase::Connect), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("connect deadline expired after 0.5 s"),
+        "{e}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+    drop(listener);
+}
+
 #[tokio::test]
 async fn basic_auth_from_the_url() {
     let auth = Auth::Basic {
@@ -445,4 +514,13 @@ async fn passwords_never_shown() {
         !bad.to_string().contains(SECRET) && !format!("{bad:?}").contains(SECRET),
         "{bad}"
     );
+}
+
+#[test]
+fn camera_stream_is_send_and_unpin() {
+    fn send_unpin<T: Send + Unpin>() {}
+    send_unpin::<CameraStream>();
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ClientError>();
+    send_sync::<stream_codec::client::ClientStatus>();
 }

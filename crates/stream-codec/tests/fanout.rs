@@ -170,3 +170,12 @@ async fn fresh_and_hub_gone() {
     drop(hub);
     assert!(waiting.next().await.is_none(), "every hub handle dropped");
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Fanout<Bytes>>();
+    send::<stream_codec::fanout::Subscriber<Bytes>>();
+    send_sync::<stream_codec::fanout::Subscriber<Bytes>>();
+}

@@ -131,3 +131,45 @@ fn truncated_chunked_stream_reports_the_cut_part() {
         "{errors:?}"
     );
 }
+
+/// `is_done` tells when a response on a keep-alive connection is over, so the next one can be
+/// read with a new decoder: Content-Length, chunked, and a non-2xx answer.
+#[test]
+fn is_done_for_keep_alive_responses() {
+    let jpeg = b"\xff\xd8\xff\xe0\x00\x02\xff\xd9";
+    let mut wire = Vec::new();
+    wire.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+            jpeg.len()
+        )
+        .as_bytes(),
+    );
+    wire.extend_from_slice(jpeg);
+    let first_len = wire.len();
+    wire.extend_from_slice(
+        b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n\xff\xd8\xff\xe0\x00\x02\xff\xd9\r\n0\r\n\r\n",
+    );
+    let second_len = wire.len() - first_len;
+    for (range, label) in [
+        (0..first_len, "content-length"),
+        (first_len..first_len + second_len, "chunked"),
+    ] {
+        let mut d = HttpDecoder::default();
+        let mut frames = 0;
+        for (i, b) in wire[range.clone()].iter().enumerate() {
+            assert!(!d.is_done(), "{label}: done before byte {i}");
+            d.push(&[*b]);
+            frames += d.frames().filter(|f| f.is_ok()).count();
+        }
+        assert!(d.is_done(), "{label}");
+        assert_eq!(frames, 1, "{label}");
+    }
+    let mut d = HttpDecoder::default();
+    d.push(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(
+        d.next_frame(),
+        Some(Err(stream_codec::Error::HttpStatus { status: 404, .. }))
+    ));
+    assert!(d.is_done());
+}

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     for c in [one, many].into_iter().flatten() {
         assert!(!c.nonce.is_empty() || text.contains("nonce"));
         let h = Credentials::new("user", "pass").digest(&c, "GET", "/x", 1, "0a4f113b");
-        assert!(h.starts_with("Digest username=\"user\""));
+        assert!(h.starts_with("Digest username=\""));
         assert!(!h.contains('\r') && !h.contains('\n'), "header injection: {h:?}");
     }
 });

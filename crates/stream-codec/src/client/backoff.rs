@@ -42,15 +42,11 @@ impl Backoff {
     /// The next delay (jittered), then doubles the base up to the cap.
     pub(crate) fn next_delay(&mut self) -> Duration {
         let d = self.next;
-        self.next = (self.next * 2).min(self.max);
+        self.next = self.next.saturating_mul(2).min(self.max);
         let half = d / 2;
-        let span = (d - half).as_nanos() as u64;
-        let jitter = if span == 0 {
-            0
-        } else {
-            self.random() % (span + 1)
-        };
-        half + Duration::from_nanos(jitter)
+        let span = u64::try_from((d - half).as_nanos()).unwrap_or(u64::MAX);
+        let jitter = self.random() % span.saturating_add(1);
+        half.saturating_add(Duration::from_nanos(jitter))
     }
 
     /// Back to the first delay (after a session that delivered frames).
@@ -76,5 +72,10 @@ mod tests {
         assert!(b.next_delay() <= ms(100));
         let mut z = Backoff::new(Duration::ZERO, Duration::ZERO);
         assert_eq!(z.next_delay(), Duration::ZERO);
+        // Absurd settings do not overflow.
+        let mut huge = Backoff::new(Duration::MAX, Duration::MAX);
+        for _ in 0..3 {
+            assert!(huge.next_delay() >= Duration::MAX / 2);
+        }
     }
 }

@@ -16,6 +16,13 @@ use crate::client::{ClientConfig, ClientError, ClientStatus, Phase};
 use crate::http::BodyKind;
 use crate::{Frame, HttpDecoder};
 
+/// `t + d`, or about 30 years after `t` when that overflows (any configured duration is fine).
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(30 * 365 * 86_400)))
+        .unwrap_or(t)
+}
+
 /// Credentials and the Digest state (challenge, nonce count) shared by the client's connections.
 #[derive(Debug)]
 pub(crate) struct Auth {
@@ -161,7 +168,7 @@ impl Connection {
             dec: HttpDecoder::new(config.http_limits, config.limits),
             kind: Kind::Unknown,
             eof: false,
-            head_deadline: now + config.head_timeout,
+            head_deadline: later(now, config.head_timeout),
             head_done: None,
             last_frame: None,
             response_frames: 0,
@@ -180,8 +187,8 @@ impl Connection {
         auth: &mut Auth,
     ) -> Result<(), ClientError> {
         let now = Instant::now();
-        self.head_deadline = now + config.head_timeout;
-        self.next_poll = now + config.poll_interval;
+        self.head_deadline = later(now, config.head_timeout);
+        self.next_poll = later(now, config.poll_interval);
         self.dec = HttpDecoder::new(config.http_limits, config.limits);
         self.response_frames = 0;
         let request = format!(
@@ -222,13 +229,13 @@ impl Connection {
                     Duration::ZERO
                 };
                 Some((
-                    t + config.silence_timeout + extra,
+                    later(t, config.silence_timeout.saturating_add(extra)),
                     Phase::Silence,
                     config.silence_timeout,
                 ))
             }
             (Some(h), None) => Some((
-                h + config.first_frame_timeout,
+                later(h, config.first_frame_timeout),
                 Phase::FirstFrame,
                 config.first_frame_timeout,
             )),
@@ -266,6 +273,11 @@ impl Connection {
                 return Ok(Pumped::Done);
             }
             let (deadline, phase, after) = self.deadline(config);
+            // Checked here too: a camera that sends bytes without a frame (garbage, corrupt parts)
+            // keeps every read ready, and `timeout_at` polls the read before its deadline.
+            if Instant::now() >= deadline {
+                return Err(self.timeout(phase, after));
+            }
             let mut buf = BytesMut::with_capacity(64 << 10);
             let n = match tokio::time::timeout_at(deadline, self.sock.read_buf(&mut buf)).await {
                 Err(_) => return Err(self.timeout(phase, after)),

@@ -52,9 +52,18 @@ pub struct ClientStatus {
 }
 
 impl ClientStatus {
-    pub(crate) fn new(url: String) -> Self {
+    /// A fresh status for `url` (state `Connecting`, counters 0), e.g. to share one status
+    /// across the streams a program opens for a camera over time
+    /// ([`CameraStream::with_status`](crate::client::CameraStream::with_status)).
+    ///
+    /// ```
+    /// use stream_codec::{CameraUrl, client::ClientStatus};
+    /// let url = CameraUrl::parse("http://u:pw@cam/stream").expect("valid");
+    /// assert_eq!(ClientStatus::new(&url).url, "http://u:***@cam/stream");
+    /// ```
+    pub fn new(url: &crate::CameraUrl) -> Self {
         ClientStatus {
-            url,
+            url: url.redacted().to_owned(),
             state: ClientState::Connecting,
             since: Instant::now(),
             reason: None,

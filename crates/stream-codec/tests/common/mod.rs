@@ -27,6 +27,8 @@ pub enum Serve {
     Live { jpeg: Bytes, fps: f64 },
     /// `multipart/x-mixed-replace`: `frames` parts at once, then silence on an open socket.
     ThenSilent { jpeg: Bytes, frames: usize },
+    /// `multipart/x-mixed-replace` of parts that are not JPEGs, as fast as the socket takes them.
+    CorruptParts,
     /// `image/jpeg` with Content-Length on a keep-alive connection, one per request.
     Jpeg(Bytes),
     /// The response head, one byte a second.
@@ -336,6 +338,16 @@ async fn handle(
                     sock.write_all(&w.encode_part(jpeg, None)).await?;
                 }
                 tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Serve::CorruptParts => {
+                sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=bad\r\n\r\n")
+                    .await?;
+                let part =
+                    b"--bad\r\nContent-Type: image/jpeg\r\n\r\nnot a jpeg at all\r\n".repeat(64);
+                loop {
+                    sock.write_all(&part).await?;
+                    tokio::task::yield_now().await;
+                }
             }
             Serve::Jpeg(jpeg) => {
                 sock.write_all(
