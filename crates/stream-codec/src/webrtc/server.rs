@@ -105,6 +105,8 @@ pub struct WhepStats {
     pub pictures_out: u64,
     /// Pictures a session skipped while waiting for a key frame (summed over sessions).
     pub pictures_skipped: u64,
+    /// Pictures dropped because the session task was more than a few pictures behind.
+    pub pictures_dropped: u64,
     /// UDP datagrams sent.
     pub packets_out: u64,
     /// UDP bytes sent.
@@ -128,6 +130,7 @@ struct Counters {
     pictures_in: AtomicU64,
     pictures_out: AtomicU64,
     pictures_skipped: AtomicU64,
+    pictures_dropped: AtomicU64,
     packets_out: AtomicU64,
     bytes_out: AtomicU64,
     send_drops: AtomicU64,
@@ -179,7 +182,7 @@ enum Command {
 pub struct WhepServer {
     shared: Arc<Shared>,
     commands: mpsc::Sender<Command>,
-    pictures: Arc<watch::Sender<Option<Arc<AccessUnit>>>>,
+    pictures: mpsc::Sender<Arc<AccessUnit>>,
 }
 
 impl std::fmt::Debug for WhepServer {
@@ -236,7 +239,7 @@ impl WhepServer {
             viewers_tx,
         });
         let (commands, command_rx) = mpsc::channel(64);
-        let (pictures, picture_rx) = watch::channel(None);
+        let (pictures, picture_rx) = mpsc::channel(PICTURE_QUEUE);
         let task = SessionLoop {
             shared: Arc::clone(&shared),
             socket,
@@ -253,7 +256,7 @@ impl WhepServer {
         Ok(Self {
             shared,
             commands,
-            pictures: Arc::new(pictures),
+            pictures,
         })
     }
 
@@ -283,15 +286,16 @@ impl WhepServer {
         self.shared.keyframe_wanted.swap(false, Ordering::AcqRel)
     }
 
-    /// Hand an encoded picture to every session. Never blocks: the session task takes the
-    /// newest picture; one it did not take in time is replaced (and the sessions wait for the
-    /// next key frame, which is requested).
+    /// Hand an encoded picture to every session. Never blocks: up to a few pictures wait for
+    /// the session task (a key frame burst to many sessions may take longer than one frame
+    /// interval); beyond that the picture is dropped, and the sessions skip to the next key
+    /// frame, which is requested (no backlog).
     pub fn publish(&self, picture: AccessUnit) {
-        self.shared
-            .counters
-            .pictures_in
-            .fetch_add(1, Ordering::Relaxed);
-        self.pictures.send_replace(Some(Arc::new(picture)));
+        let c = &self.shared.counters;
+        c.pictures_in.fetch_add(1, Ordering::Relaxed);
+        if self.pictures.try_send(Arc::new(picture)).is_err() {
+            c.pictures_dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counters and latency figures.
@@ -320,6 +324,7 @@ impl WhepServer {
             pictures_in: c.pictures_in.load(Ordering::Relaxed),
             pictures_out: c.pictures_out.load(Ordering::Relaxed),
             pictures_skipped: c.pictures_skipped.load(Ordering::Relaxed),
+            pictures_dropped: c.pictures_dropped.load(Ordering::Relaxed),
             packets_out: c.packets_out.load(Ordering::Relaxed),
             bytes_out: c.bytes_out.load(Ordering::Relaxed),
             send_drops: c.send_drops.load(Ordering::Relaxed),
@@ -389,6 +394,9 @@ struct SessionLoop {
     ids: RandomState,
 }
 
+/// Pictures waiting for the session task at most (then new ones are dropped).
+const PICTURE_QUEUE: usize = 4;
+
 /// Datagrams read per wake-up before other work gets a turn.
 const RECV_BATCH: usize = 64;
 
@@ -396,7 +404,7 @@ impl SessionLoop {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
-        mut pictures: watch::Receiver<Option<Arc<AccessUnit>>>,
+        mut pictures: mpsc::Receiver<Arc<AccessUnit>>,
     ) {
         let mut buf = vec![0u8; 2048];
         let mut pictures_open = true;
@@ -424,14 +432,10 @@ impl SessionLoop {
                     }
                     self.reap();
                 }
-                changed = pictures.changed(), if pictures_open => {
-                    if changed.is_err() {
-                        pictures_open = false;
-                        continue;
-                    }
-                    let picture = pictures.borrow_and_update().clone();
-                    if let Some(picture) = picture {
-                        self.fan_out(&picture);
+                picture = pictures.recv(), if pictures_open => {
+                    match picture {
+                        Some(picture) => self.fan_out(&picture),
+                        None => pictures_open = false,
                     }
                     self.reap();
                 }
