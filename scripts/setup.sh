@@ -26,7 +26,8 @@ CACHE="$ROOT/.cache"
 ORT_VERSION=1.31.1                      # the ONNX Runtime version ort 2.0.0-rc.15 (api-31) targets
 PY_PKGS=("onnxruntime==$ORT_VERSION" "numpy==2.4.6" "opencv-python-headless==5.0.0.93" "scikit-learn==1.9.1")
 APT_PKGS=(build-essential pkg-config clang libclang-dev libopencv-dev libturbojpeg0-dev ffmpeg
-          python3 python3-venv python3-pip chromium chromium-driver ca-certificates)
+          python3 python3-venv python3-pip chromium chromium-driver ca-certificates
+          libssl-dev nasm)   # stream-codec `webrtc`: str0m's OpenSSL crypto; OpenH264's x86 assembly
 SHARED="${POSECAM_SHARED:-$ROOT/../shared}"
 
 step() { printf '[setup] %s\n' "$*"; }

@@ -218,7 +218,9 @@ fn chromium_shows_the_panorama() {
                 "--timeout=6000",
             ])
             .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("http://{}/", relay.addr)),
+            // MJPEG view: one-shot --screenshot mode does not wait for WebRTC (covered by
+            // tests/relay_webrtc_browser.rs over the DevTools protocol).
+            .arg(format!("http://{}/?mode=mjpeg", relay.addr)),
         Duration::from_secs(60),
     );
     assert!(

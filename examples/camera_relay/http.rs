@@ -9,7 +9,8 @@ use axum::extract::{Path, Request, State as S};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::{Router, body::Body, routing::get};
+use axum::routing::{delete, get, post};
+use axum::{Router, body::Body};
 use cam_stitch::CameraFrame;
 use stream_codec::fanout::{SubscribeOptions, Subscriber};
 
@@ -31,6 +32,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/snapshot.jpg", get(snapshot))
         .route("/metrics", get(metrics))
         .route("/camera/{n}", get(camera_jpeg))
+        .route("/whep", post(whep_offer))
+        .route("/whep/{id}", delete(whep_delete))
+        .route("/whep.js", get(whep_js))
         .route_layer(middleware::from_fn_with_state(app.clone(), auth));
     let health = get(|S(app): S<Arc<App>>| async move { axum::Json(health_json(&app)) });
     let no_cache = |mut r: Response| async {
@@ -95,6 +99,55 @@ async fn stream(S(app): S<Arc<App>>) -> Result<Response, Response> {
         Ok::<_, std::io::Error>(p.item.part)
     }));
     Ok(([(header::CONTENT_TYPE, app.content_type.clone())], body).into_response())
+}
+
+/// `POST /whep` (WHEP, RFC 9725 rules): an SDP offer in, `201 Created` + `Location` + the SDP
+/// answer out; a clear 4xx with the reason otherwise.
+async fn whep_offer(
+    S(app): S<Arc<App>>,
+    headers: header::HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match app.st.whep.offer(content_type, &body).await {
+        Ok(answer) => {
+            let mut r = (
+                StatusCode::CREATED,
+                [(header::CONTENT_TYPE, stream_codec::webrtc::SDP_CONTENT_TYPE)],
+                answer.sdp,
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&answer.location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        Err(e) => whep_error(&e),
+    }
+}
+
+/// `DELETE /whep/{id}`: ends the session.
+async fn whep_delete(S(app): S<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.st.whep.delete(&id).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => whep_error(&e),
+    }
+}
+
+fn whep_error(e: &stream_codec::webrtc::WhepError) -> Response {
+    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    reply(code, None, format!("{e}\n"))
+}
+
+async fn whep_js() -> Response {
+    let js = stream_codec::webrtc::WHEP_PLAYER_JS;
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        js,
+    )
+        .into_response()
 }
 
 fn jpeg(jpeg: bytes::Bytes) -> Response {
@@ -175,9 +228,21 @@ fn health_json(app: &App) -> serde_json::Value {
         .collect();
     let live = cams.iter().filter(|c| c["up"] == 1).count();
     let out = st.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let w = st.whep.stats();
+    let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+    let webrtc = serde_json::json!({
+        "udp": st.whep.local_addr().to_string(), "candidates": st.whep.candidate_ips(),
+        "sessions": w.sessions, "connected": w.connected, "sessions_total": w.sessions_total,
+        "pictures": w.pictures_in, "pictures_sent": w.pictures_out, "packets_sent": w.packets_out,
+        "sent_bytes": w.bytes_out, "send_drops": w.send_drops, "keyframe_requests": w.keyframe_requests,
+        "latency_p50_ms": ms(w.latency_p50), "latency_p95_ms": ms(w.latency_p95),
+        "encode_s": out.h264_encode.as_secs_f64(), "h264_bytes": out.h264_bytes,
+        "h264_frames": out.h264_frames,
+    });
     serde_json::json!({
         "status": if live == cams.len() { "ok" } else { "degraded" }, "uptime_s": secs(st.started),
-        "viewers": hub.subscribers, "output_fps": rate(out.fps, out.last), "frames_out": hub.published,
+        "viewers": hub.subscribers + w.sessions, "mjpeg_viewers": hub.subscribers,
+        "webrtc_viewers": w.sessions, "webrtc": webrtc, "output_fps": rate(out.fps, out.last), "frames_out": hub.published,
         "last_output_age_s": out.last.map(secs), "panorama": st.panorama, "cameras": cams,
         "output": {
             "viewers_total": hub.subscribers_total, "viewers_refused": hub.refused_total,
@@ -194,7 +259,15 @@ fn health_json(app: &App) -> serde_json::Value {
 
 /// `/metrics`: name, type, where in `/health` (`cameras/*`: one sample per camera), help.
 const METRICS: &str = "\
-relay_viewers gauge /viewers Open /stream viewers.
+relay_viewers gauge /viewers Open viewers (/stream + WebRTC sessions).
+relay_mjpeg_viewers gauge /mjpeg_viewers Open /stream viewers.
+relay_webrtc_viewers gauge /webrtc_viewers Open WebRTC (WHEP) sessions.
+relay_webrtc_sessions_total counter /webrtc/sessions_total WebRTC sessions ever opened.
+relay_webrtc_frames_total counter /webrtc/h264_frames Panoramas encoded as H.264.
+relay_webrtc_encode_seconds_total counter /webrtc/encode_s Time spent encoding H.264.
+relay_webrtc_sent_bytes_total counter /webrtc/sent_bytes UDP bytes sent to WebRTC sessions.
+relay_webrtc_latency_p50_ms gauge /webrtc/latency_p50_ms Newest camera frame to first RTP packet, median (ms).
+relay_webrtc_latency_p95_ms gauge /webrtc/latency_p95_ms Newest camera frame to first RTP packet, 95th percentile (ms).
 relay_viewers_total counter /output/viewers_total Viewers ever opened.
 relay_viewers_refused_total counter /output/viewers_refused Viewers refused at --max-viewers.
 relay_output_frames_total counter /frames_out Panoramas encoded.

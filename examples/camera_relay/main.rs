@@ -11,7 +11,7 @@
 //! Endpoints: `/stream` (MJPEG), `/snapshot.jpg`, `/health` (JSON), `/metrics` (Prometheus),
 //! `/` (status page), `/camera/{n}` (a camera's latest JPEG). See `examples/camera_relay/README.md`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,6 +74,16 @@ struct Args {
     /// frame, silence between frames.
     #[arg(long, default_value_t = 3.0)]
     camera_timeout_s: f64,
+    /// ICE host candidate IPs offered to WebRTC viewers (repeat or comma-separate); default: the
+    /// --listen address when specific, else this machine's addresses and loopback.
+    #[arg(long, value_delimiter = ',')]
+    webrtc_ip: Vec<IpAddr>,
+    /// UDP port shared by every WebRTC session (default: the HTTP port number).
+    #[arg(long)]
+    webrtc_port: Option<u16>,
+    /// H.264 bitrate of the WebRTC panorama, bit/s.
+    #[arg(long, default_value_t = 1_500_000)]
+    webrtc_bitrate: u32,
 }
 
 /// The simulated cameras' geometry and frames (`testdata/relay/`: a real 3-camera panorama,
@@ -181,6 +191,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
     let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
         (phase, phase, phase, phase);
+    // WebRTC (WHEP): every session on one UDP port, the panorama encoded once as H.264.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let udp = SocketAddr::new(args.listen.ip(), args.webrtc_port.unwrap_or(addr.port()));
+    let whep = stream_codec::webrtc::WhepServer::bind(
+        stream_codec::webrtc::WhepConfig::new(udp).with_candidate_ips(args.webrtc_ip.clone()),
+    )
+    .await
+    .with_context(|| format!("WebRTC UDP port {udp}"))?;
+    let h264 = stream_codec::webrtc::H264Settings::default()
+        .with_bitrate(args.webrtc_bitrate)
+        .with_max_fps(args.max_fps.min(15.0) as f32);
+    let track = stream_codec::webrtc::H264Track::new(whep.clone(), h264)?;
     let st = Arc::new(relay::State {
         cams: urls.iter().map(|_| Default::default()).collect(),
         urls,
@@ -198,7 +223,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ..Default::default()
         },
         writer: stream_codec::Writer::new("frame")?,
+        demand: Default::default(),
+        whep,
     });
+    tokio::spawn(relay::sum_demand(st.clone()));
     for i in 0..st.cams.len() {
         tokio::spawn(relay::run_camera(st.clone(), i));
     }
@@ -207,11 +235,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Duration::from_millis(50),
         Duration::from_millis(500),
     );
-    tokio::spawn(relay::run_compositor(st.clone(), live, schedule));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
+    tokio::spawn(relay::run_compositor(st.clone(), live, schedule, track));
     let content_type = st.writer.content_type();
     let app = Arc::new(http::App {
         st: st.clone(),
@@ -220,7 +244,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         content_type,
     });
     let (cameras, max_connections) = (st.cams.len(), server.connection_cap());
-    tracing::info!(%addr, cameras, max_connections, max_viewers, "relay listening");
+    let (webrtc, candidates) = (st.whep.local_addr(), st.whep.candidate_ips());
+    tracing::info!(%addr, cameras, max_connections, max_viewers, %webrtc, ?candidates, "relay listening");
     println!("camera relay on http://{addr}/ ({cameras} cameras; stream: /stream)");
     tokio::select! {
         r = server.run(listener, http::router(app)) => r.context("HTTP server stopped")?,

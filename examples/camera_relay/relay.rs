@@ -1,6 +1,6 @@
 //! Wiring: cameras (stream-codec `client`, cam-stitch `rtsp`) -> newest frame per camera ->
 //! compositor (cam-stitch `LiveStitcher` + `RenderSchedule`) -> `Fanout` of encoded parts ->
-//! viewers. A second output (e.g. WebRTC) is one more `st.hub.subscribe(..)`.
+//! viewers; the same panorama, encoded once as H.264, to the WebRTC (WHEP) sessions.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use cam_stitch::{CameraFrame, CameraStats, LivePanorama, LiveStitcher, RenderSchedule, SourceUrl};
 use futures_util::StreamExt as _;
 use stream_codec::client::{ClientConfig, ClientState};
+use stream_codec::webrtc::{H264Track, Pushed};
 use tokio::sync::{Notify, watch};
 
 /// One encoded panorama: the multipart part (shared by every viewer) and its JPEG (a slice).
@@ -45,6 +46,10 @@ pub struct Out {
     pub render: Duration,
     pub encode: Duration,
     pub jpeg_bytes: usize,
+    /// H.264 (WebRTC): pictures encoded, time spent, size of the last one.
+    pub h264_frames: u64,
+    pub h264_encode: Duration,
+    pub h264_bytes: usize,
 }
 
 /// Shared state of a running relay.
@@ -61,6 +66,25 @@ pub struct State {
     pub client: ClientConfig,
     /// Encodes the parts of `/stream` (boundary `frame`, as the old relay).
     pub writer: stream_codec::Writer,
+    /// Viewers of either output (MJPEG subscribers + WebRTC sessions): cameras and the
+    /// compositor run while it is above 0.
+    pub demand: watch::Sender<usize>,
+    /// The WebRTC (WHEP) sessions.
+    pub whep: stream_codec::webrtc::WhepServer,
+}
+
+/// Keeps `st.demand` = MJPEG viewers + WebRTC sessions.
+pub async fn sum_demand(st: Arc<State>) {
+    let (mut mjpeg, mut webrtc) = (st.hub.demand(), st.whep.watch_viewers());
+    loop {
+        let total = *mjpeg.borrow_and_update() + *webrtc.borrow_and_update();
+        st.demand
+            .send_if_modified(|d| std::mem::replace(d, total) != total);
+        tokio::select! {
+            r = mjpeg.changed() => if r.is_err() { return },
+            r = webrtc.changed() => if r.is_err() { return },
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,7 +135,7 @@ impl State {
 /// Camera `i`'s task: connect on the first viewer, read frames, close after `idle` without
 /// viewers. Exactly one upstream connection whatever the number of viewers.
 pub async fn run_camera(st: Arc<State>, i: usize) {
-    let mut demand = st.hub.demand();
+    let mut demand = st.demand.subscribe();
     loop {
         st.set_state(i, "idle", None);
         if demand.wait_for(|n| *n > 0).await.is_err() {
@@ -206,8 +230,13 @@ async fn rtsp_source(st: &State, i: usize, url: &str) {
 
 /// The compositor: feeds each camera's newest frame to the stitcher and renders (on the blocking
 /// pool) when the schedule says so; never without viewers.
-pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, mut schedule: RenderSchedule) {
-    let (mut demand, stale) = (st.hub.demand(), live.options().stale);
+pub async fn run_compositor(
+    st: Arc<State>,
+    mut live: LiveStitcher,
+    mut schedule: RenderSchedule,
+    mut track: H264Track,
+) {
+    let (mut demand, stale) = (st.demand.subscribe(), live.options().stale);
     let (writer, mut fed) = (st.writer.clone(), vec![0u64; st.cams.len()]);
     loop {
         let notified = st.wake.notified();
@@ -250,12 +279,37 @@ pub async fn run_compositor(st: Arc<State>, mut live: LiveStitcher, mut schedule
             }
             continue;
         }
-        let Ok((result, back)) =
-            tokio::task::spawn_blocking(move || (live.render(now), live)).await
+        let st2 = st.clone();
+        let Ok((result, back, back_track)) = tokio::task::spawn_blocking(move || {
+            let result = live.render(now);
+            if result.is_ok() && track.wanted() {
+                // The same panorama, H.264 once for every WebRTC session; the newest camera
+                // frame's arrival is the capture time (the relay-added latency starts there).
+                let capture = (0..live.camera_count())
+                    .filter_map(|i| live.last_frame_at(i))
+                    .max()
+                    .unwrap_or(now);
+                let pano = live.panorama();
+                let (w, h) = pano.size();
+                match track.push_rgb(pano.as_bytes(), w, h, capture) {
+                    Ok(Pushed::Sent {
+                        bytes, encode_time, ..
+                    }) => {
+                        let mut out = lock(&st2.out);
+                        out.h264_frames += 1;
+                        (out.h264_encode, out.h264_bytes) = (out.h264_encode + encode_time, bytes);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "H.264 encode failed"),
+                }
+            }
+            (result, live, track)
+        })
+        .await
         else {
             return tracing::error!("compositor task panicked");
         };
-        live = back;
+        (live, track) = (back, back_track);
         match result {
             Ok(pano) => publish(&st, &live, &writer, pano, now),
             Err(e) => tracing::error!(error = %e, "panorama render failed"),

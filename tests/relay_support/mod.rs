@@ -267,3 +267,46 @@ pub fn all_state(j: &serde_json::Value, state: &str) -> bool {
         .as_array()
         .is_some_and(|c| c.iter().all(|c| c["state"] == state))
 }
+
+/// `METHOD path` with a body and extra header lines (`Name: value\r\n` each), `Connection:
+/// close`; the head and whole body.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<(ResponseHead, Bytes)> {
+    let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+    tokio::time::timeout(T, async {
+        let mut sock = tokio::net::TcpStream::connect(addr).await?;
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: relay\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        sock.write_all(req.as_bytes()).await?;
+        sock.write_all(body).await?;
+        let (mut resp, mut out) = (ResponseDecoder::default(), BytesMut::new());
+        loop {
+            while let Some(piece) = resp.next_body() {
+                out.extend_from_slice(&piece.map_err(|e| other(&e))?);
+            }
+            if resp.is_done() {
+                break;
+            }
+            let mut buf = BytesMut::with_capacity(64 * 1024);
+            if sock.read_buf(&mut buf).await? == 0 {
+                resp.finish();
+            } else {
+                resp.push_bytes(buf.freeze());
+            }
+        }
+        let head = resp
+            .head()
+            .cloned()
+            .ok_or_else(|| other(&"no response head"))?;
+        Ok((head, out.freeze()))
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{method} {path} timed out")))?
+}

@@ -25,6 +25,8 @@
 //!   connection cap fitted to the open-file limit (for the servers that send the streams).
 //! * feature `sim-camera`: [`sim_camera::SimCamera`], a simulated ESP32-CAM on a TCP port (one
 //!   client at a time, `/capture` and chunked `/stream`, faults on demand) for tests and demos.
+//! * feature `webrtc`: `webrtc`, the second wire format: H.264 encoded once, WHEP sessions over
+//!   one UDP socket.
 //!
 //! ```
 //! use stream_codec::{Decoder, Writer};
@@ -74,6 +76,8 @@ pub mod jpeg;
 pub mod serve;
 #[cfg(feature = "sim-camera")]
 pub mod sim_camera;
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
 mod writer;
 
 pub use boundary::{MAX_BOUNDARY_LEN, boundary_from_content_type};
