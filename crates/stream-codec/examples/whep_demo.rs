@@ -10,6 +10,8 @@
 //! `GET /whep.js` (the crate's player), `POST /whep`, `DELETE /whep/<id>`, `GET /stats`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -61,7 +63,7 @@ async fn main() {
     let path = args
         .jpeg
         .clone()
-        .unwrap_or_else(|| posecam_test_support::testdata("relay/f040/cam0.jpg"));
+        .unwrap_or_else(|| crate::support::testdata("relay/f040/cam0.jpg"));
     let img = image::open(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();

@@ -2,6 +2,7 @@
 //! WebRTC clients built on str0m (one thread and one UDP socket each) that decode the H.264 they
 //! receive with OpenH264.
 
+mod support;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,8 +20,8 @@ use stream_codec::webrtc::{
 
 /// A 640x480 camera frame from the relay fixtures, as packed RGB.
 fn camera_frame() -> (Vec<u8>, u32, u32) {
-    let path = posecam_test_support::testdata("relay/f040/cam0.jpg");
-    let jpeg = posecam_test_support::read(&path);
+    let path = crate::support::testdata("relay/f040/cam0.jpg");
+    let jpeg = crate::support::read(&path);
     let img = image::load_from_memory(&jpeg)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();
