@@ -181,15 +181,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
     let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
         (phase, phase, phase, phase);
+    let wake = Arc::new(tokio::sync::Notify::new());
     let st = Arc::new(relay::State {
-        cams: urls.iter().map(|_| Default::default()).collect(),
+        cams: urls
+            .iter()
+            .map(|u| relay::Cam::new(u, idle, wake.clone()))
+            .collect(),
         urls,
         hub: Fanout::with_measure(fanout, |p: &relay::Part| p.part.len()),
-        wake: Default::default(),
+        wake,
         started: Instant::now(),
         panorama: live.output_size(),
         out: Default::default(),
-        idle,
         client: ClientConfig {
             connect_timeout,
             head_timeout,
