@@ -179,8 +179,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..Default::default()
     };
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
-    let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
-        (phase, phase, phase, phase);
     let wake = Arc::new(tokio::sync::Notify::new());
     let st = Arc::new(relay::State {
         cams: urls
@@ -193,13 +191,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         started: Instant::now(),
         panorama: live.output_size(),
         out: Default::default(),
-        client: ClientConfig {
-            connect_timeout,
-            head_timeout,
-            first_frame_timeout,
-            silence_timeout,
-            ..Default::default()
-        },
+        client: ClientConfig::default().with_phase_timeouts(phase),
         writer: stream_codec::Writer::new("frame")?,
     });
     for i in 0..st.cams.len() {
