@@ -1,7 +1,6 @@
 //! Endpoints: `/stream`, `/snapshot.jpg`, `/health` (no auth), `/metrics`, `/` (status page,
 //! `index.html`), `/camera/{n}`; `--auth` is stream-codec's Basic check.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +12,11 @@ use axum::routing::{delete, get, post};
 use axum::{Router, body::Body};
 use cam_stitch::CameraFrame;
 use stream_codec::fanout::{SubscribeOptions, Subscriber};
+use stream_codec::serve::PrometheusText;
 
-use crate::relay::{Part, State};
+use stream_codec::client::ClientState;
+
+use crate::relay::{Part, State, lock};
 
 /// What the handlers read.
 pub struct App {
@@ -189,8 +191,11 @@ async fn camera_jpeg(S(app): S<Arc<App>>, Path(n): Path<String>) -> Response {
         .parse::<usize>()
         .ok()
         .filter(|n| *n < app.st.cams.len());
-    match n.and_then(|n| app.st.cam(n).latest.clone()) {
-        Some((_, _, CameraFrame::Jpeg(j))) => jpeg(j),
+    match n
+        .and_then(|n| app.st.cams[n].feed.latest())
+        .map(|l| l.frame)
+    {
+        Some(CameraFrame::Jpeg(j)) => jpeg(j),
         _ => reply(
             StatusCode::NOT_FOUND,
             None,
@@ -214,20 +219,25 @@ fn health_json(app: &App) -> serde_json::Value {
     let (st, hub, conns) = (&app.st, app.st.hub.stats(), app.server.stats());
     let cams: Vec<_> = (0..st.cams.len())
         .map(|i| {
-            let c = st.cam(i);
-            let at = c.latest.as_ref().map(|l| l.1);
+            let (cam, (stitch, size)) = (&st.cams[i], lock(&st.cams[i].stitch).clone());
+            let (s, latest) = (cam.feed.status().borrow().clone(), cam.feed.latest());
+            let (at, fps) = (
+                latest.as_ref().map(|l| l.at),
+                latest.as_ref().map_or(0.0, |l| l.fps),
+            );
             serde_json::json!({
-                "index": i, "url": st.urls[i].to_string(), "state": c.state, "reason": c.reason,
-                "state_age_s": c.since.map(secs), "up": u8::from(c.state == "live"),
-                "fps": rate(c.fps, at), "last_frame_age_s": at.map(secs), "size": c.size,
-                "frames": c.frames, "decoded_frames": c.stitch.frames_decoded,
-                "bad_frames": c.stitch.bad_frames, "bad_frame_reason": c.stitch.last_bad_reason,
-                "connects": c.connects, "failures": c.failures, "bytes": c.bytes,
+                "index": i, "url": st.urls[i].to_string(), "state": s.state.as_str(),
+                "reason": s.reason, "state_age_s": secs(s.since),
+                "up": u8::from(s.state == ClientState::Live), "fps": rate(fps, at),
+                "last_frame_age_s": at.map(secs), "size": size,
+                "frames": latest.map_or(0, |l| l.seq), "decoded_frames": stitch.frames_decoded,
+                "bad_frames": stitch.bad_frames, "bad_frame_reason": stitch.last_bad_reason,
+                "connects": s.connects, "failures": s.reconnects, "bytes": s.bytes,
             })
         })
         .collect();
     let live = cams.iter().filter(|c| c["up"] == 1).count();
-    let out = st.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let out = lock(&st.out).clone();
     let w = st.whep.stats();
     let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
     let webrtc = serde_json::json!({
@@ -294,41 +304,32 @@ relay_camera_last_bad_frame gauge cameras/bad_frame_reason Why the last bad fram
 
 /// The `/metrics` text (Prometheus exposition format 0.0.4).
 async fn metrics(S(app): S<Arc<App>>) -> Response {
-    let health = health_json(&app);
-    let (mut s, cams) = (
-        String::new(),
-        health["cameras"].as_array().cloned().unwrap_or_default(),
-    );
+    let (health, mut m) = (health_json(&app), PrometheusText::new());
+    let cams = health["cameras"].as_array().cloned().unwrap_or_default();
     for line in METRICS.lines() {
         let mut words = line.splitn(4, ' ').chain(std::iter::repeat(""));
-        let (name, kind, at) = (
-            words.next().unwrap_or(""),
-            words.next().unwrap_or(""),
-            words.next().unwrap_or(""),
-        );
-        let _ = writeln!(
-            s,
-            "# HELP {name} {}\n# TYPE {name} {kind}",
-            words.next().unwrap_or("")
-        );
+        let mut word = || words.next().unwrap_or("");
+        let (name, kind, at, help) = (word(), word(), word(), word());
+        m.family(name, kind, help);
         let Some(key) = at.strip_prefix("cameras/") else {
-            let v = health.pointer(at).and_then(|v| v.as_f64()).unwrap_or(0.0);
-            let _ = writeln!(s, "{name} {v}");
+            m.sample(
+                name,
+                &[],
+                health.pointer(at).and_then(|v| v.as_f64()).unwrap_or(0.0),
+            );
             continue;
         };
         for (i, c) in cams.iter().enumerate() {
+            let i = i.to_string();
             match &c[key] {
                 serde_json::Value::Null if key.ends_with("reason") => {}
                 serde_json::Value::String(why) => {
-                    let why = why
-                        .replace('\\', "\\\\")
-                        .replace('"', "\\\"")
-                        .replace('\n', "\\n");
-                    let _ = writeln!(s, "{name}{{camera=\"{i}\",reason=\"{why}\"}} 1");
+                    m.sample(name, &[("camera", &i), ("reason", why)], 1.0)
                 }
-                v => _ = writeln!(s, "{name}{{camera=\"{i}\"}} {}", v.as_f64().unwrap_or(-1.0)),
+                v => m.sample(name, &[("camera", &i)], v.as_f64().unwrap_or(-1.0)),
             }
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
+    let content_type = [(header::CONTENT_TYPE, PrometheusText::CONTENT_TYPE)];
+    (content_type, m.finish()).into_response()
 }

@@ -189,8 +189,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..Default::default()
     };
     let live = cam_stitch::LiveStitcher::new(config, live_opts)?;
-    let (connect_timeout, head_timeout, first_frame_timeout, silence_timeout) =
-        (phase, phase, phase, phase);
     // WebRTC (WHEP): every session on one UDP port, the panorama encoded once as H.264.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -206,22 +204,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_bitrate(args.webrtc_bitrate)
         .with_max_fps(args.max_fps.min(15.0) as f32);
     let track = stream_codec::webrtc::H264Track::new(whep.clone(), h264)?;
+    let wake = Arc::new(tokio::sync::Notify::new());
     let st = Arc::new(relay::State {
-        cams: urls.iter().map(|_| Default::default()).collect(),
+        cams: urls
+            .iter()
+            .map(|u| relay::Cam::new(u, idle, wake.clone()))
+            .collect(),
         urls,
         hub: Fanout::with_measure(fanout, |p: &relay::Part| p.part.len()),
-        wake: Default::default(),
+        wake,
         started: Instant::now(),
         panorama: live.output_size(),
         out: Default::default(),
-        idle,
-        client: ClientConfig {
-            connect_timeout,
-            head_timeout,
-            first_frame_timeout,
-            silence_timeout,
-            ..Default::default()
-        },
+        client: ClientConfig::default().with_phase_timeouts(phase),
         writer: stream_codec::Writer::new("frame")?,
         demand: Default::default(),
         whep,

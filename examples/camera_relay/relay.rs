@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cam_stitch::{CameraFrame, CameraStats, LivePanorama, LiveStitcher, RenderSchedule, SourceUrl};
-use futures_util::StreamExt as _;
-use stream_codec::client::{ClientConfig, ClientState};
+use stream_codec::client::{ClientConfig, ClientState, ClientStatus, OnDemandCamera};
 use stream_codec::webrtc::{H264Track, Pushed};
 use tokio::sync::{Notify, watch};
 
@@ -20,22 +19,22 @@ pub struct Part {
     pub all_live: bool,
 }
 
-/// What `/health`, `/metrics` and the compositor know of a camera.
-#[derive(Default)]
+/// A camera: connected while anyone watches (stream-codec's `OnDemandCamera`: state, counters,
+/// newest frame) and what the stitcher knows of it (bad frames, last reason, frame size).
 pub struct Cam {
-    pub state: &'static str,
-    pub since: Option<Instant>,
-    pub reason: Option<String>,
-    /// The newest frame: number, arrival, frame.
-    pub latest: Option<(u64, Instant, CameraFrame)>,
-    pub fps: f64,
-    /// The stitcher's counters (bad frames, last reason) and the camera's frame size.
-    pub stitch: CameraStats,
-    pub size: Option<(u32, u32)>,
-    pub frames: u64,
-    pub connects: u64,
-    pub failures: u64,
-    pub bytes: u64,
+    pub feed: OnDemandCamera<CameraFrame>,
+    pub stitch: Mutex<(CameraStats, Option<(u32, u32)>)>,
+}
+
+impl Cam {
+    /// Camera `url`, closed after `idle` without viewers; its frames and state changes wake `wake`.
+    pub fn new(url: &SourceUrl, idle: Duration, wake: Arc<Notify>) -> Cam {
+        let feed = OnDemandCamera::new(url.to_string(), idle).with_wake(wake);
+        Cam {
+            feed,
+            stitch: Default::default(),
+        }
+    }
 }
 
 /// What `/health` and `/metrics` know of the output.
@@ -55,14 +54,13 @@ pub struct Out {
 /// Shared state of a running relay.
 pub struct State {
     pub urls: Vec<SourceUrl>,
-    pub cams: Vec<Mutex<Cam>>,
+    pub cams: Vec<Cam>,
     pub hub: stream_codec::fanout::Fanout<Part>,
-    pub wake: Notify,
+    /// Woken by every camera frame and state change.
+    pub wake: Arc<Notify>,
     pub started: Instant,
     pub panorama: (u32, u32),
     pub out: Mutex<Out>,
-    /// Close a camera after this long without viewers.
-    pub idle: Duration,
     pub client: ClientConfig,
     /// Encodes the parts of `/stream` (boundary `frame`, as the old relay).
     pub writer: stream_codec::Writer,
@@ -87,115 +85,39 @@ pub async fn sum_demand(st: Arc<State>) {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Moving average of a rate: `fps` updated with the interval since `previous`.
-fn ewma(fps: f64, previous: Option<Instant>, now: Instant) -> f64 {
-    previous.map_or(fps, |p| 0.8 * fps + 0.2 / (now - p).as_secs_f64().max(1e-3))
-}
-
-impl State {
-    pub fn cam(&self, i: usize) -> MutexGuard<'_, Cam> {
-        lock(&self.cams[i])
-    }
-
-    /// Moves camera `i` to `state`, logging the change (URL and reason are redacted).
-    fn set_state(&self, i: usize, state: &'static str, reason: Option<String>) {
-        let mut c = self.cam(i);
-        if c.state == state && (reason.is_none() || c.reason == reason) {
-            return;
-        }
-        let (url, why) = (&self.urls[i], reason.as_deref().unwrap_or(""));
-        tracing::info!(camera = i, %url, from = c.state, to = state, reason = why, "camera state");
-        if c.state != state {
-            (c.state, c.since) = (state, Some(Instant::now()));
-        }
-        if reason.is_some() || state == "live" || state == "idle" {
-            c.reason = reason;
-        }
-        drop(c);
-        self.wake.notify_one();
-    }
-
-    /// Stores camera `i`'s newest frame.
-    fn deliver(&self, i: usize, frame: CameraFrame) {
-        let (now, mut c) = (Instant::now(), self.cam(i));
-        (c.frames, c.fps) = (
-            c.frames + 1,
-            ewma(c.fps, c.latest.as_ref().map(|l| l.1), now),
-        );
-        c.latest = Some((c.frames, now, frame));
-        drop(c);
-        self.wake.notify_one();
-    }
-}
-
-/// Camera `i`'s task: connect on the first viewer, read frames, close after `idle` without
-/// viewers. Exactly one upstream connection whatever the number of viewers.
+/// Camera `i`'s task: connected on the first viewer, closed after `--idle-s` without viewers.
+/// Exactly one upstream connection whatever the number of viewers.
 pub async fn run_camera(st: Arc<State>, i: usize) {
-    let mut demand = st.demand.subscribe();
-    loop {
-        st.set_state(i, "idle", None);
-        if demand.wait_for(|n| *n > 0).await.is_err() {
-            return;
-        }
-        let session = async {
-            match &st.urls[i] {
-                SourceUrl::Http(url) => http_source(&st, i, url).await,
-                #[cfg(feature = "opencv")]
-                SourceUrl::Rtsp(url) => rtsp_source(&st, i, url).await,
-                #[cfg(not(feature = "opencv"))]
-                SourceUrl::Rtsp(_) => {
-                    st.set_state(i, "down", Some("built without `opencv`".into()))
-                }
-            }
-            std::future::pending().await
-        };
-        tokio::select! {
-            () = session => {}
-            () = wait_idle(demand.clone(), st.idle) => tracing::info!(camera = i, "no viewers: closing"),
+    let (cam, demand) = (&st.cams[i].feed, st.demand.subscribe());
+    tokio::spawn(log_states(cam.status(), i));
+    let down = |why: String| async { cam.set_state(ClientState::Down, Some(why)) };
+    match &st.urls[i] {
+        SourceUrl::Http(url) => match stream_codec::CameraUrl::parse(url) {
+            Ok(url) => cam.run_http(demand, &url, st.client.clone()).await,
+            Err(e) => cam.run(demand, || down(e.to_string())).await,
+        },
+        #[cfg(feature = "opencv")]
+        SourceUrl::Rtsp(url) => cam.run(demand, || rtsp_source(&st, i, url)).await,
+        #[cfg(not(feature = "opencv"))]
+        SourceUrl::Rtsp(_) => {
+            cam.run(demand, || down("built without `opencv`".into()))
+                .await
         }
     }
 }
 
-/// Returns once there has been no viewer for `idle` in a row.
-async fn wait_idle(mut demand: watch::Receiver<usize>, idle: Duration) {
-    while demand.wait_for(|n| *n == 0).await.is_ok() {
-        if tokio::time::timeout(idle, demand.wait_for(|n| *n > 0))
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-    std::future::pending().await
-}
-
-async fn http_source(st: &State, i: usize, url: &str) {
-    let mut camera = match stream_codec::client::connect(url, st.client.clone()) {
-        Ok(c) => c,
-        Err(e) => return st.set_state(i, "down", Some(e.to_string())),
-    };
-    let (status, base, mut seen) = (camera.status(), st.cam(i).bytes, 0);
-    st.set_state(i, "connecting", None);
-    st.cam(i).connects += 1;
-    while let Some(item) = camera.next().await {
-        if let Ok(frame) = item {
-            st.deliver(i, CameraFrame::Jpeg(frame.data));
-        }
-        let s = status.borrow().clone();
-        let mut c = st.cam(i);
-        (c.bytes, c.connects) = (base + s.bytes, c.connects + s.reconnects - seen);
-        (c.failures, seen) = (c.failures + s.reconnects - seen, s.reconnects);
-        drop(c);
-        let state = match s.state {
-            ClientState::Live => "live",
-            ClientState::Down => "down",
-            _ => "connecting",
-        };
-        st.set_state(i, state, s.reason);
+/// Logs camera `i`'s state changes (URL and reason are redacted).
+async fn log_states(mut status: watch::Receiver<ClientStatus>, i: usize) {
+    let mut from = status.borrow().state;
+    while status.changed().await.is_ok() {
+        let s = status.borrow_and_update().clone();
+        let (url, why, to) = (&s.url, s.reason.as_deref().unwrap_or(""), s.state.as_str());
+        tracing::info!(camera = i, %url, from = from.as_str(), to, reason = why, "camera state");
+        from = s.state;
     }
 }
 
@@ -203,10 +125,9 @@ async fn http_source(st: &State, i: usize, url: &str) {
 #[cfg(feature = "opencv")]
 async fn rtsp_source(st: &State, i: usize, url: &str) {
     use tokio::sync::mpsc::error::TrySendError;
-    let silence = st.client.silence_timeout;
+    let (cam, silence) = (&st.cams[i].feed, st.client.silence_timeout);
     loop {
-        st.set_state(i, "connecting", None);
-        st.cam(i).connects += 1;
+        cam.connecting();
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         // When the channel is full the relay is behind: the frame is dropped, the next is newer.
         let send = move |f| !matches!(tx.try_send(f), Err(TrySendError::Closed(_)));
@@ -217,13 +138,12 @@ async fn rtsp_source(st: &State, i: usize, url: &str) {
                 Err(_) => break format!("no frame for {:.1} s", deadline.as_secs_f64()),
                 Ok(None) => break "capture ended".into(),
                 Ok(Some(Err(e))) => break e.to_string(),
-                Ok(Some(Ok(img))) => st.deliver(i, CameraFrame::Rgb(Arc::new(img))),
+                Ok(Some(Ok(img))) => cam.deliver(CameraFrame::Rgb(Arc::new(img))),
             }
-            st.set_state(i, "live", None);
+            cam.set_state(ClientState::Live, None);
             deadline = silence;
         };
-        st.cam(i).failures += 1;
-        st.set_state(i, "down", Some(format!("{}: {why}", st.urls[i])));
+        cam.failed(format!("{}: {why}", st.urls[i]));
         tokio::time::sleep(st.client.backoff_max).await;
     }
 }
@@ -236,40 +156,32 @@ pub async fn run_compositor(
     mut schedule: RenderSchedule,
     mut track: H264Track,
 ) {
-    let (mut demand, stale) = (st.demand.subscribe(), live.options().stale);
+    let mut demand = st.demand.subscribe();
     let (writer, mut fed) = (st.writer.clone(), vec![0u64; st.cams.len()]);
     loop {
         let notified = st.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let (now, mut stale_at) = (Instant::now(), None::<Instant>);
+        let now = Instant::now();
         for (i, seen) in fed.iter_mut().enumerate() {
-            let c = st.cam(i);
-            if let Some((seq, at, frame)) = c.latest.as_ref().filter(|l| l.0 > *seen) {
-                *seen = *seq;
-                let _ = live.push(i, frame.clone(), *at);
+            let cam = &st.cams[i].feed;
+            if let Some(l) = cam.latest().filter(|l| l.seq > *seen) {
+                *seen = l.seq;
+                let _ = live.push(i, l.frame, l.at);
             }
-            if let Some(at) = c
-                .latest
-                .as_ref()
-                .map(|l| l.1 + stale)
-                .filter(|at| now < *at)
-            {
-                stale_at = Some(stale_at.map_or(at, |s| s.min(at)));
-            }
-            let what = if c.state == "down" {
-                "offline"
-            } else {
-                c.state
+            let what = match cam.status().borrow().state {
+                ClientState::Live => None,
+                ClientState::Down => Some("offline"),
+                state => Some(state.as_str()),
             };
-            let _ = live.set_offline(i, (c.state != "live").then(|| format!("camera {i} {what}")));
+            let _ = live.set_offline(i, what.map(|what| format!("camera {i} {what}")));
         }
         let tiles = live.tiles(now);
         let next = if *demand.borrow_and_update() == 0 {
             schedule.reset();
             Some(now + Duration::from_secs(3600))
         } else {
-            schedule.next(&tiles, stale_at, now)
+            schedule.next(&tiles, live.stale_at(now), now)
         };
         if let Some(at) = next {
             tokio::select! {
@@ -330,12 +242,14 @@ fn publish(
     let jpeg = part.slice(part.len() - 2 - pano.jpeg.len()..part.len() - 2);
     let sizes = live.plan().map(|p| p.input_sizes()).unwrap_or_default();
     for (i, size) in sizes.into_iter().enumerate().take(st.cams.len()) {
-        let mut c = st.cam(i);
-        c.stitch = live.stats(i).cloned().unwrap_or_default();
-        c.size = live.last_frame_at(i).map(|_| size);
+        let stats = live.stats(i).cloned().unwrap_or_default();
+        *lock(&st.cams[i].stitch) = (stats, live.last_frame_at(i).map(|_| size));
     }
     let mut out = lock(&st.out);
-    (out.fps, out.last, out.jpeg_bytes) = (ewma(out.fps, out.last, now), Some(now), jpeg.len());
+    let fps = out.last.map_or(out.fps, |p| {
+        0.8 * out.fps + 0.2 / (now - p).as_secs_f64().max(1e-3)
+    });
+    (out.fps, out.last, out.jpeg_bytes) = (fps, Some(now), jpeg.len());
     (out.render, out.encode) = (
         out.render + pano.decode_time + pano.render_time,
         out.encode + pano.encode_time,

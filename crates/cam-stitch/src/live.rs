@@ -74,6 +74,20 @@ pub enum CameraFrame {
     Rgb(Arc<RgbImage>),
 }
 
+impl From<Bytes> for CameraFrame {
+    /// A JPEG.
+    fn from(jpeg: Bytes) -> Self {
+        CameraFrame::Jpeg(jpeg)
+    }
+}
+
+impl From<Arc<RgbImage>> for CameraFrame {
+    /// Decoded pixels.
+    fn from(image: Arc<RgbImage>) -> Self {
+        CameraFrame::Rgb(image)
+    }
+}
+
 /// What a camera's tile shows (or would show if rendered now).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Tile {
@@ -375,6 +389,36 @@ impl LiveStitcher {
         (0..self.slots.len())
             .filter_map(|k| self.tile(k, now))
             .collect()
+    }
+
+    /// When the first tile that would be live at `now` goes stale (the `stale_at` of
+    /// [`RenderSchedule::next`](crate::RenderSchedule::next)); `None` if no tile is live.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use cam_stitch::{Config, LiveOptions, LiveStitcher};
+    /// let config = Config::from_json_str(r#"{"camera":[
+    ///   {"perspective":{"src":[[0,0],[0,48],[64,48],[64,0]],"width":64,"hight":48},"concat_x":{"front":0,"back":64}}]}"#)?;
+    /// let mut live = LiveStitcher::new(config, LiveOptions::default())?; // stale after 1 s
+    /// let t0 = Instant::now();
+    /// assert_eq!(live.stale_at(t0), None);
+    /// let jpeg = cam_stitch::encode_jpeg(cam_stitch::RgbImage::new(64, 48).view(), 90)?;
+    /// live.push_jpeg(0, jpeg.into(), t0)?;
+    /// assert_eq!(live.stale_at(t0), Some(t0 + Duration::from_secs(1)));
+    /// assert_eq!(live.stale_at(t0 + Duration::from_secs(2)), None);
+    /// # Ok::<(), cam_stitch::StitchError>(())
+    /// ```
+    pub fn stale_at(&self, now: Instant) -> Option<Instant> {
+        let stale = self.options.stale;
+        self.slots
+            .iter()
+            .filter(|s| s.offline.is_none())
+            .filter_map(|s| match (&s.pending, &s.shown) {
+                (Some((_, at, _)), _) | (None, Some((_, at, _))) => Some(*at + stale),
+                (None, None) => None,
+            })
+            .filter(|at| now < *at)
+            .min()
     }
 
     /// Camera `camera`'s counters.

@@ -15,6 +15,9 @@
 //!   every URL in a message or status is [`redact_url`](crate::redact_url)ed.
 //! * [`CameraStream::status`]: a `watch` of [`ClientStatus`] (state, since, reason, counters) for
 //!   `/health` pages.
+//! * [`OnDemandCamera`]: a camera connected only while someone wants its frames (a demand
+//!   `watch`), closed after an idle delay, one status across closes and reopens, its newest frame
+//!   in a `watch`.
 //!
 //! This replaces the posecam camera relay's hand-written upstream reader and the examples' MJPEG
 //! client (`examples/camera_relay/upstream.rs`, `examples/common/mjpeg_client.rs`).
@@ -36,6 +39,7 @@ mod backoff;
 mod config;
 mod connection;
 mod error;
+mod on_demand;
 mod status;
 
 use std::fmt;
@@ -53,6 +57,7 @@ use connection::{Auth, Connection, Event, HeadOutcome};
 
 pub use config::{ClientConfig, DEFAULT_MAX_PART};
 pub use error::{ClientError, Phase};
+pub use on_demand::{LatestFrame, OnDemandCamera};
 pub use status::{ClientState, ClientStatus};
 
 /// Opens a camera (lazily: nothing happens until the stream is polled). Fails only on a URL that
@@ -266,6 +271,10 @@ impl Runner {
                 if self.status.borrow().state == ClientState::Down {
                     self.set_state(ClientState::Connecting, None);
                 }
+                self.status.send_if_modified(|s| {
+                    s.connects += 1;
+                    false
+                });
                 match self.open().await {
                     Ok(c) => self.conn = Some(c),
                     Err(e) => return Some(self.failed(e)),

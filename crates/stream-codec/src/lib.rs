@@ -22,7 +22,8 @@
 //!     subscriber count observable, per-subscriber rate cap, subscriber limit.
 //!   * `MjpegCodec`, a `tokio_util::codec` `Decoder` / `Encoder` over a response *body*.
 //! * feature `serve`: [`serve::Server`], an HTTP/1.1 serve loop with a request-head deadline and a
-//!   connection cap fitted to the open-file limit (for the servers that send the streams).
+//!   connection cap fitted to the open-file limit (for the servers that send the streams), and
+//!   [`serve::PrometheusText`] for their `/metrics`.
 //! * feature `sim-camera`: [`sim_camera::SimCamera`], a simulated ESP32-CAM on a TCP port (one
 //!   client at a time, `/capture` and chunked `/stream`, faults on demand) for tests and demos.
 //! * feature `webrtc`: `webrtc`, the second wire format: H.264 encoded once, WHEP sessions over
@@ -72,6 +73,8 @@ mod headers;
 pub mod http;
 mod input;
 pub mod jpeg;
+#[cfg(feature = "serve")]
+mod prometheus;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(feature = "sim-camera")]

@@ -15,6 +15,8 @@
 //! * [`raise_open_file_limit`] raises the soft open-file limit to the hard one (call it once at
 //!   start-up, before [`Server::new`]).
 //!
+//! [`PrometheusText`] writes a `/metrics` body (the text exposition format).
+//!
 //! Any `tower` service works (an `axum::Router` is one); WebSocket/upgrade requests are supported.
 //!
 //! ```
@@ -51,6 +53,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+
+pub use crate::prometheus::PrometheusText;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::{Request, Response};

@@ -51,6 +51,26 @@ pub struct ClientConfig {
 /// Default part (and polled JPEG) size limit: 4 MiB.
 pub const DEFAULT_MAX_PART: usize = 4 << 20;
 
+impl ClientConfig {
+    /// The same deadline for every phase: connect, response head, first frame, silence between
+    /// frames.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use stream_codec::client::ClientConfig;
+    /// let config = ClientConfig::default().with_phase_timeouts(Duration::from_secs(1));
+    /// assert_eq!(config.head_timeout, Duration::from_secs(1));
+    /// assert_eq!(config.silence_timeout, Duration::from_secs(1));
+    /// ```
+    pub fn with_phase_timeouts(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self.head_timeout = timeout;
+        self.first_frame_timeout = timeout;
+        self.silence_timeout = timeout;
+        self
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {

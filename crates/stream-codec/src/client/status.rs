@@ -13,6 +13,9 @@ pub enum ClientState {
     /// The last attempt failed; waiting for the backoff before reconnecting (or the stream ended
     /// after `max_reconnects`).
     Down,
+    /// Closed on purpose: nobody wants its frames
+    /// ([`OnDemandCamera`](crate::client::OnDemandCamera)).
+    Idle,
 }
 
 impl ClientState {
@@ -22,6 +25,7 @@ impl ClientState {
             ClientState::Connecting => "connecting",
             ClientState::Live => "live",
             ClientState::Down => "down",
+            ClientState::Idle => "idle",
         }
     }
 }
@@ -39,6 +43,8 @@ pub struct ClientStatus {
     pub since: Instant,
     /// The last error (redacted; kept while connecting again, cleared when live).
     pub reason: Option<String>,
+    /// Connections attempted (the first one and every reconnect).
+    pub connects: u64,
     /// Connections opened again after a failure.
     pub reconnects: u64,
     /// Frames returned.
@@ -67,6 +73,7 @@ impl ClientStatus {
             state: ClientState::Connecting,
             since: Instant::now(),
             reason: None,
+            connects: 0,
             reconnects: 0,
             frames: 0,
             bytes: 0,
