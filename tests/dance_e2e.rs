@@ -9,174 +9,11 @@
 
 mod dance_harness;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use base64::Engine as _;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Chromium killed on drop.
-struct Browser {
-    child: Child,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn chromium_binary() -> PathBuf {
-    let p = std::env::var_os("CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        p.exists(),
-        "{} not found: scripts/setup.sh installs Debian's chromium",
-        p.display()
-    );
-    p
-}
-
-fn launch(profile: &Path, fake_cam: &Path) -> (Browser, String) {
-    let child = Command::new(chromium_binary())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            "--window-size=1400,900",
-            "--remote-debugging-port=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!(
-            "--use-file-for-fake-video-capture={}",
-            fake_cam.display()
-        ))
-        .arg("about:blank")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let browser = Browser { child };
-    // Chromium writes the port and the browser target's path once it listens.
-    let port_file = profile.join("DevToolsActivePort");
-    let start = Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&port_file) {
-            let mut lines = text.lines();
-            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                return (browser, format!("ws://127.0.0.1:{port}{path}"));
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "chromium did not start (no {})",
-            port_file.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A minimal CDP client: one page session, commands answered in order.
-struct Cdp {
-    ws: Ws,
-    next_id: u64,
-    session: Option<String>,
-}
-
-impl Cdp {
-    async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect to chromium's DevTools");
-        Self {
-            ws,
-            next_id: 0,
-            session: None,
-        }
-    }
-
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(s) = &self.session {
-            msg["sessionId"] = json!(s);
-        }
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .await
-            .expect("send CDP command");
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no answer to {method}"))
-                .expect("DevTools socket open")
-                .expect("DevTools message");
-            let Message::Text(t) = m else { continue };
-            let v: Value = serde_json::from_str(t.as_str()).expect("CDP JSON");
-            if v["id"] == id {
-                assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                return v["result"].clone();
-            }
-        }
-    }
-
-    async fn eval(&mut self, expr: &str) -> Value {
-        let r = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expr, "returnByValue": true, "awaitPromise": true, "userGesture": true }),
-            )
-            .await;
-        assert!(
-            r.get("exceptionDetails").is_none(),
-            "{expr}: {}",
-            r["exceptionDetails"]
-        );
-        r["result"]["value"].clone()
-    }
-
-    /// Polls `expr` until it is true; panics with `what` and the page state after `timeout`.
-    async fn wait_for(&mut self, expr: &str, what: &str, timeout: Duration) {
-        let start = Instant::now();
-        loop {
-            if self.eval(expr).await == json!(true) {
-                return;
-            }
-            if start.elapsed() > timeout {
-                let state = self.eval(STATE).await;
-                panic!("timed out waiting for {what}; page state: {state}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn screenshot(&mut self, path: &Path) {
-        let r = self
-            .call("Page.captureScreenshot", json!({ "format": "png" }))
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(r["data"].as_str().expect("screenshot data"))
-            .expect("screenshot base64");
-        std::fs::write(path, &png).expect("write screenshot");
-        println!("screenshot: {}", path.display());
-    }
-}
+use posecam_test_support::chromium::{Cdp, launch};
+use serde_json::json;
 
 const STATE: &str = "JSON.stringify({connected: __dance.connected, camReady: __dance.camReady, playing: __dance.playing, \
     sent: __dance.sent, results: __dance.results, errors: __dance.errors, skeleton: __dance.skeletonDrawn, \
@@ -197,24 +34,18 @@ async fn page_scores_a_fake_webcam_in_headless_chromium() {
     let server = dance_harness::start_server(dance_harness::Limits::default(), 0).await;
     let port = server.addr.port();
     let profile = dance_harness::scratch("e2e-profile");
-    let (_browser, devtools) = launch(&profile, &fake_cam);
-
-    let mut cdp = Cdp::connect(&devtools).await;
-    let target = cdp
-        .call("Target.createTarget", json!({ "url": "about:blank" }))
-        .await;
-    let attached = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        )
-        .await;
-    cdp.session = Some(
-        attached["sessionId"]
-            .as_str()
-            .expect("session id")
-            .to_string(),
+    let (_browser, devtools) = launch(
+        &profile,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            "--window-size=1400,900".into(),
+            format!("--use-file-for-fake-video-capture={}", fake_cam.display()),
+        ],
     );
+
+    let mut cdp = Cdp::connect(&devtools, STATE).await;
+    cdp.open_page("about:blank").await;
     cdp.call("Page.enable", json!({})).await;
     cdp.call(
         "Emulation.setDeviceMetricsOverride",

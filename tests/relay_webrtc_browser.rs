@@ -1,6 +1,6 @@
 //! The relay's status page in headless Chromium (Debian's /usr/bin/chromium, no download), driven
-//! over the Chrome DevTools Protocol: it picks WebRTC, plays the WHEP stream (H.264), decodes
-//! >= 10 frames/s for 10 s (counted with `requestVideoFrameCallback`), and the decoded picture
+//! over the Chrome DevTools Protocol: it picks WebRTC, plays the WHEP stream (H.264), decodes at
+//! least 10 frames/s for 10 s (counted with `requestVideoFrameCallback`), and the decoded picture
 //! matches the MJPEG snapshot (PSNR above a floor). Cameras: three simulated ESP32-CAMs that each
 //! serve one fixture frame, so the panorama is still and any two frames of it compare.
 //!
@@ -10,157 +10,20 @@
 
 mod relay_support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use posecam_test_support::chromium::{Cdp, launch};
 use relay_support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use stream_codec::sim_camera::SimCamera;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Lowest PSNR (dB) accepted between the browser's decoded WebRTC frame and the MJPEG snapshot
 /// (both 1604x400, no scaling; H.264 at 1.5 Mbit/s vs JPEG quality 80, each with its own colour
 /// conversion).
 const PSNR_FLOOR_DB: f64 = 30.0;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Browser {
-    child: Child,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn launch(profile: &Path) -> (Browser, String) {
-    let exe = std::env::var_os("CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        exe.exists(),
-        "{} not found: scripts/setup.sh installs Debian's chromium",
-        exe.display()
-    );
-    let child = Command::new(exe)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required",
-            "--window-size=1700,900",
-            "--remote-debugging-port=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let browser = Browser { child };
-    let port_file = profile.join("DevToolsActivePort");
-    let start = Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&port_file) {
-            let mut lines = text.lines();
-            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                return (browser, format!("ws://127.0.0.1:{port}{path}"));
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "chromium did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A minimal CDP client: one page session, commands answered in order.
-struct Cdp {
-    ws: Ws,
-    next_id: u64,
-    session: Option<String>,
-}
-
-impl Cdp {
-    async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("DevTools");
-        Self {
-            ws,
-            next_id: 0,
-            session: None,
-        }
-    }
-
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(s) = &self.session {
-            msg["sessionId"] = json!(s);
-        }
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .await
-            .expect("send CDP");
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no answer to {method}"))
-                .expect("DevTools socket open")
-                .expect("DevTools message");
-            let Message::Text(t) = m else { continue };
-            let v: Value = serde_json::from_str(t.as_str()).expect("CDP JSON");
-            if v["id"] == id {
-                assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                return v["result"].clone();
-            }
-        }
-    }
-
-    async fn eval(&mut self, expr: &str) -> Value {
-        let r = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }),
-            )
-            .await;
-        assert!(
-            r.get("exceptionDetails").is_none(),
-            "{expr}: {}",
-            r["exceptionDetails"]
-        );
-        r["result"]["value"].clone()
-    }
-
-    async fn wait_for(&mut self, expr: &str, what: &str, timeout: Duration) {
-        let start = Instant::now();
-        loop {
-            if self.eval(expr).await == json!(true) {
-                return;
-            }
-            if start.elapsed() > timeout {
-                let state = self.eval(STATE).await;
-                panic!("timed out waiting for {what}; page state: {state}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
 
 const STATE: &str = "JSON.stringify({mode: __relay.mode, stats: __relay.player && __relay.player.stats, \
     health: __relay.health && {viewers: __relay.health.viewers, webrtc: __relay.health.webrtc}})";
@@ -207,21 +70,9 @@ async fn status_page_plays_webrtc_in_chromium() {
         .map_or_else(|| tmpdir("webrtc-browser"), PathBuf::from);
     std::fs::create_dir_all(&out).unwrap();
     let profile = tmpdir("chromium-profile");
-    let (_browser, url) = launch(&profile);
-    let mut cdp = Cdp::connect(&url).await;
-    let target = cdp
-        .call(
-            "Target.createTarget",
-            json!({ "url": format!("http://{}/", relay.addr) }),
-        )
-        .await;
-    let attached = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        )
-        .await;
-    cdp.session = Some(attached["sessionId"].as_str().unwrap().to_owned());
+    let (_browser, url) = launch(&profile, &["--window-size=1700,900".into()]);
+    let mut cdp = Cdp::connect(&url, STATE).await;
+    cdp.open_page(&format!("http://{}/", relay.addr)).await;
     cdp.wait_for(
         "window.__relay !== undefined && __relay.mode === 'webrtc'",
         "the page to choose WebRTC",

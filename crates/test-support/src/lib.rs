@@ -11,6 +11,10 @@
 //! let testdata = posecam_test_support::testdata_dir();
 //! assert!(testdata.join("README.md").is_file());
 //! ```
+//!
+//! [`chromium`]: headless Chromium and a minimal DevTools client for the browser tests.
+
+pub mod chromium;
 
 use std::path::{Path, PathBuf};
 
