@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Publish readiness: `cargo package` of the four library crates, then `cargo test --no-run
-# --all-features --locked --offline` in each unpacked .crate, in a temporary folder outside this
+# --all-features --offline` in each unpacked .crate, in a temporary folder outside this
 # workspace (no .cargo/config.toml, no path dependencies, no posecam-test-support): the packaged
-# tests, examples and benches compile on their own with the packaged Cargo.lock. They build into
+# tests, examples and benches compile on their own from the packaged manifests. They build into
 # the workspace's target dir, so dependencies the workspace already built (same versions, features
 # and profile) are reused; the packaged crates themselves are always built anew.
 # `cargo publish --workspace --dry-run` (needs the crates.io index) does the same packaging and
@@ -31,9 +31,17 @@ for c in "${CRATES[@]}"; do
     done
 done
 t1=$(date +%s)
+# A packaged crate that depends on another of these (pose-score's optional pose-core) would look for
+# it on crates.io, where it is not yet: point it at the unpacked package instead (what
+# `cargo publish --workspace` does with its local overlay). The packaged Cargo.lock names the
+# registry version, so --locked cannot hold under the patch; --offline still forbids new versions.
+patches=()
+for d in "${CRATES[@]}"; do
+    patches+=(--config "patch.crates-io.$d.path=\"$work/$d-$version\"")
+done
 for c in "${CRATES[@]}"; do
     if ! (cd "$work/$c-$version" &&
-        CARGO_TARGET_DIR="$TARGET" cargo test --offline --locked --all-features --no-run) \
+        CARGO_TARGET_DIR="$TARGET" cargo test --offline --all-features --no-run "${patches[@]}") \
         >"$work/$c.log" 2>&1; then
         cat "$work/$c.log" >&2
         echo "62-package: the packaged tests of $c do not compile on their own" >&2
