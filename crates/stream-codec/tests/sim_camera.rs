@@ -144,6 +144,9 @@ async fn basic_auth_drip_and_frame_override() {
         h.header("www-authenticate")
             .is_some_and(|v| v.starts_with("Basic"))
     );
+    // One client at a time, as an ESP32-CAM: the camera frees its slot once it has seen the
+    // previous connection close, which may be a moment after the client read the answer.
+    wait_free(&cam).await;
     let (h, _) = get(cam.addr(), "/capture", Some("Basic YWRtaW46czNjcmV0"))
         .await
         .unwrap();
@@ -155,10 +158,12 @@ async fn basic_auth_drip_and_frame_override() {
     cam.require_basic_auth(None);
     let other = Bytes::from_static(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9]);
     cam.set_frames(Some(vec![other.clone()]));
+    wait_free(&cam).await;
     let (_, body) = get(cam.addr(), "/capture", None).await.unwrap();
     assert_eq!(body, other);
     // Drip: one byte a second.
     cam.set_fault(Fault::Drip);
+    wait_free(&cam).await;
     let mut sock = tokio::net::TcpStream::connect(cam.addr()).await.unwrap();
     sock.write_all(b"GET /stream HTTP/1.1\r\nHost: cam\r\n\r\n")
         .await
@@ -174,4 +179,13 @@ async fn basic_auth_drip_and_frame_override() {
         }
     }
     assert!((2..=4).contains(&got.len()), "{} bytes in 2.2 s", got.len());
+}
+
+/// Waits (bounded) until the simulated camera serves no client.
+async fn wait_free(cam: &SimCamera) {
+    let t0 = std::time::Instant::now();
+    while cam.stats().active > 0 {
+        assert!(t0.elapsed() < T, "camera not free");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
