@@ -204,29 +204,7 @@ impl Scorer {
     /// A scorer; checks the configuration.
     pub fn new(config: ScorerConfig) -> Result<Self, ScoreError> {
         let c = &config;
-        if !(c.tolerance_deg > 0.0 && c.tolerance_deg < 180.0) {
-            return Err(ScoreError::Config(format!(
-                "tolerance_deg {} is not in (0, 180)",
-                c.tolerance_deg
-            )));
-        }
-        if c.limb_weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
-            return Err(ScoreError::Config(
-                "limb_weights must be finite and >= 0".to_owned(),
-            ));
-        }
-        if c.min_limbs == 0 || c.min_limbs as usize > LIMB_COUNT {
-            return Err(ScoreError::Config(format!(
-                "min_limbs {} is not in 1..={LIMB_COUNT}",
-                c.min_limbs
-            )));
-        }
-        if !(c.window_s.is_finite() && c.window_s >= 0.0) {
-            return Err(ScoreError::Config(format!(
-                "window_s {} must be finite and >= 0",
-                c.window_s
-            )));
-        }
+        check_limb_config(c.tolerance_deg, &c.limb_weights, c.min_limbs, c.window_s)?;
         if !(c.foreshortening.is_finite() && (0.0..=16.0).contains(&c.foreshortening)) {
             return Err(ScoreError::Config(format!(
                 "foreshortening {} is not in 0..=16",
@@ -455,6 +433,36 @@ impl Quick {
 }
 
 /// The power `p` with `cos²(tol/2)^p = 0.5`: a limb `tolerance_deg` off scores 0.5.
+/// The checks the robust and the view scorer share: tolerance, limb weights, minimum limbs, window.
+pub(crate) fn check_limb_config(
+    tolerance_deg: f32,
+    limb_weights: &[f32; LIMB_COUNT],
+    min_limbs: u32,
+    window_s: f32,
+) -> Result<(), ScoreError> {
+    if !(tolerance_deg > 0.0 && tolerance_deg < 180.0) {
+        return Err(ScoreError::Config(format!(
+            "tolerance_deg {tolerance_deg} is not in (0, 180)"
+        )));
+    }
+    if limb_weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(ScoreError::Config(
+            "limb_weights must be finite and >= 0".to_owned(),
+        ));
+    }
+    if min_limbs == 0 || min_limbs as usize > LIMB_COUNT {
+        return Err(ScoreError::Config(format!(
+            "min_limbs {min_limbs} is not in 1..={LIMB_COUNT}"
+        )));
+    }
+    if !(window_s.is_finite() && window_s >= 0.0) {
+        return Err(ScoreError::Config(format!(
+            "window_s {window_s} must be finite and >= 0"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn tolerance_exponent(tolerance_deg: f32) -> u32 {
     let half = (tolerance_deg.to_radians() * 0.5).cos();
     (0.5f32.ln() / (half * half).ln())

@@ -16,8 +16,8 @@ use crate::error::ScoreError;
 use crate::keypoints::{Joint, Layout, Pose};
 use crate::limb::{Hint, Issue, LIMB_COUNT, Limb};
 use crate::scorer::{
-    Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig, half_cos_squared, pow_lanes,
-    tolerance_exponent,
+    Mirror, OutOfView, PoseFeatures, PoseScore, Scorer, ScorerConfig, check_limb_config,
+    half_cos_squared, pow_lanes, tolerance_exponent,
 };
 use crate::window::MAX_TRACK_FRAMES;
 
@@ -430,29 +430,7 @@ impl ViewScorer {
     /// [`ScoreError::Config`] naming the value out of range.
     pub fn new(config: ViewConfig) -> Result<Self, ScoreError> {
         let c = &config;
-        if !(c.tolerance_deg > 0.0 && c.tolerance_deg < 180.0) {
-            return Err(ScoreError::Config(format!(
-                "tolerance_deg {} is not in (0, 180)",
-                c.tolerance_deg
-            )));
-        }
-        if c.limb_weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
-            return Err(ScoreError::Config(
-                "limb_weights must be finite and >= 0".to_owned(),
-            ));
-        }
-        if c.min_limbs == 0 || c.min_limbs as usize > LIMB_COUNT {
-            return Err(ScoreError::Config(format!(
-                "min_limbs {} is not in 1..={LIMB_COUNT}",
-                c.min_limbs
-            )));
-        }
-        if !(c.window_s.is_finite() && c.window_s >= 0.0) {
-            return Err(ScoreError::Config(format!(
-                "window_s {} must be finite and >= 0",
-                c.window_s
-            )));
-        }
+        check_limb_config(c.tolerance_deg, &c.limb_weights, c.min_limbs, c.window_s)?;
         if !(c.visibility_power.is_finite() && (0.0..=16.0).contains(&c.visibility_power)) {
             return Err(ScoreError::Config(format!(
                 "visibility_power {} is not in 0..=16",
